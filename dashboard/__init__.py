@@ -1,0 +1,1 @@
+"""The dashboard: Dash pages for the wall, KPIs, coverage, tasks and health."""

@@ -1,0 +1,46 @@
+"""The dashboard application: Dash pages on a Flask server, served by waitress.
+
+`create_app` builds it from settings; pages live in `dashboard/pages/` (one module per URL)
+and reach the database through `dashboard.runtime`, never through a global app import.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+from dash import html
+from flask import Flask
+
+from . import runtime
+from .data import Database
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+def create_app(db_url: str, *, refresh_ms: int = 2000) -> dash.Dash:
+    server = Flask("dashboard")
+    runtime.configure(Database(db_url), refresh_ms=refresh_ms)
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        serve_locally=True,  # a closed network: every script and style comes from this server
+        title="臺中市智慧營運中心 Taichung IOC",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        include_pages_meta=False,
+    )
+    app.layout = html.Div(dash.page_container, className="app-root")
+    return app
+
+
+def serve(app: dash.Dash, host: str, port: int, threads: int = 16) -> None:
+    from waitress import serve as waitress_serve
+
+    log.info("dashboard on http://%s:%s/wall", host, port)
+    waitress_serve(app.server, host=host, port=port, threads=threads, ident="ioc", channel_timeout=60)

@@ -1,0 +1,85 @@
+"""Message catalogues: every string the dashboard shows comes from here.
+
+`zh-TW` is the default and the reference; `en` must have the same keys (a test checks both
+are complete). Dates and numbers are formatted for the language, times in Asia/Taipei, and
+dates also in the ROC calendar (民國) in Chinese.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+LANGS = ("zh-TW", "en")
+DEFAULT_LANG = "zh-TW"
+TAIPEI = ZoneInfo("Asia/Taipei")
+_DIR = Path(__file__).parent
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    with open(_DIR / f"{lang}.yaml", encoding="utf-8") as f:
+        return _flatten(yaml.safe_load(f) or {})
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def lang_or_default(lang: str | None) -> str:
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str | None = None, **values) -> str:
+    """The text for `key` in `lang`; a missing key shows itself (and a test catches it)."""
+    text = catalogue(lang_or_default(lang)).get(key)
+    if text is None:
+        text = catalogue(DEFAULT_LANG).get(key, key)
+    return text.format(**values) if values else text
+
+
+def fmt_number(value, lang: str | None = None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_time(dt: datetime | None, lang: str | None = None, *, seconds: bool = True) -> str:
+    """A moment in Taipei time: `11/27 10:03:12` style, the date in the ROC calendar in Chinese."""
+    if dt is None:
+        return "—"
+    local = dt.astimezone(TAIPEI)
+    clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    return f"{local.month}/{local.day} {clock}"
+
+
+def fmt_date(dt: datetime, lang: str | None = None) -> str:
+    local = dt.astimezone(TAIPEI)
+    if lang_or_default(lang) == "zh-TW":
+        return f"民國{local.year - 1911}年{local.month}月{local.day}日"
+    return local.strftime("%d %b %Y")
+
+
+def fmt_age(seconds: float | None, lang: str | None = None) -> str:
+    """How long ago, in the largest sensible unit."""
+    if seconds is None:
+        return t("time.never", lang)
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return t("time.seconds_ago", lang, n=seconds)
+    if seconds < 90 * 60:
+        return t("time.minutes_ago", lang, n=round(seconds / 60))
+    if seconds < 36 * 3600:
+        return t("time.hours_ago", lang, n=round(seconds / 3600))
+    return t("time.days_ago", lang, n=round(seconds / 86400))

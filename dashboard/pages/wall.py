@@ -1,0 +1,76 @@
+"""/wall: the video wall. A dark full-screen map of Taichung with live layers, tiles with the
+time of their data, and the feed-health strip. Query: `lang` (zh-TW|en), `as_of` (ISO time;
+absent = live)."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, Patch, State, dcc, html
+
+from dashboard import access
+from dashboard.components import health
+from dashboard.components.tile import tile
+from dashboard.figures import LAYER_INDEX, base_map, detector_layer
+from dashboard.i18n import fmt_date, fmt_number, fmt_time, lang_or_default, t
+from dashboard.runtime import database, refresh_ms
+from dashboard.snapshot import parse_as_of, snapshot
+
+dash.register_page(__name__, path="/wall", title="臺中市智慧營運中心")
+
+
+def layout(lang: str | None = None, as_of: str | None = None, **_query):
+    lang = lang_or_default(lang)
+    moment = parse_as_of(as_of)
+    return html.Div(className="wall", children=[
+        dcc.Store(id="wall-params", data={"lang": lang, "as_of": moment.isoformat() if moment else None}),
+        dcc.Interval(id="wall-tick", interval=refresh_ms(), n_intervals=0),
+        html.Header(className="wall-header", children=[
+            html.H1(t("app.title", lang), className="wall-title"),
+            html.Div(id="wall-mode", className="wall-mode"),
+            html.Div(id="wall-clock", className="wall-clock"),
+            html.Nav(className="lang-switch", children=[
+                html.A("中文", href="?lang=zh-TW", className="lang-link"),
+                html.A("EN", href="?lang=en", className="lang-link"),
+            ]),
+        ]),
+        html.Main(className="wall-main", children=[
+            dcc.Graph(id="wall-map", className="wall-map", figure=base_map(lang),
+                      config={"displayModeBar": False, "scrollZoom": True, "responsive": True}),
+            html.Aside(id="wall-tiles", className="wall-tiles"),
+        ]),
+        html.Footer(id="wall-health", className="wall-health"),
+    ])
+
+
+@access.callback(
+    Output("wall-map", "figure"), Output("wall-tiles", "children"), Output("wall-health", "children"),
+    Output("wall-clock", "children"), Output("wall-mode", "children"),
+    Input("wall-tick", "n_intervals"), State("wall-params", "data"),
+    roles=access.VIEWERS)
+def refresh(_n, params):
+    lang = lang_or_default((params or {}).get("lang"))
+    as_of = parse_as_of((params or {}).get("as_of"))
+    snap = snapshot(database(), as_of)
+    moment = snap["as_of"]
+
+    fig = Patch()
+    layer = detector_layer(snap["detectors"], lang)
+    i = LAYER_INDEX["detectors"]
+    fig["data"][i]["x"] = layer["x"]
+    fig["data"][i]["y"] = layer["y"]
+    fig["data"][i]["marker"]["color"] = layer["marker.color"]
+    fig["data"][i]["text"] = layer["text"]
+
+    traffic = snap["traffic"]
+    traffic_state = "ok" if traffic["reporting"] else "none"
+    tiles = [
+        tile("detectors", t("tile.detectors", lang), fmt_number(traffic["reporting"], lang),
+             t("unit.of_known", lang, n=traffic["known"]), traffic["data_time"], lang, state=traffic_state),
+        tile("mean-speed", t("tile.mean_speed", lang), fmt_number(traffic["mean_speed"], lang, 1), "km/h",
+             traffic["data_time"], lang, state=traffic_state if traffic["mean_speed"] is not None else "none"),
+    ]
+    clock = [html.Span(fmt_date(moment, lang), className="clock-date"),
+             html.Span(fmt_time(moment, lang), className="clock-time")]
+    mode = (html.Span(t("mode.live", lang), className="badge badge-live") if as_of is None
+            else html.Span(t("mode.as_of", lang, time=fmt_time(moment, lang)), className="badge badge-past"))
+    return fig, tiles, health.strip(snap["feeds"], lang), clock, mode

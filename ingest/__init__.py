@@ -1,0 +1,1 @@
+"""Ingest: MQTT and HTTP sources, feed parsers, the write path into TimescaleDB."""

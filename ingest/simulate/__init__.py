@@ -1,0 +1,1 @@
+"""The simulator: live messages on real Taichung geography, for demos, drills and tests."""

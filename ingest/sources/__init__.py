@@ -1,0 +1,1 @@
+"""Where messages come from: MQTT (ingest.worker), HTTP pollers, files."""

@@ -1,0 +1,177 @@
+"""The ingest worker: MQTT in, TimescaleDB out, a message acknowledged only once committed.
+
+Two threads with one job each:
+- paho's network thread receives messages and appends them to an in-memory inbox. It never
+  waits on the database: the broker stops sending once `max_inflight` messages are unacknowledged
+  (MQTT 5 Receive Maximum), which is the backpressure, and bounds memory.
+- the writer (the caller's thread) takes batches from the inbox, runs the pure pipeline,
+  commits through the sink and only then sends each PUBACK. If the database is away it keeps
+  the batch and retries with backoff; nothing is acknowledged, so nothing is lost.
+
+A fixed client id with a persistent session (clean start off, long session expiry) makes the
+broker keep and redeliver whatever was not acknowledged when the worker died.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ioc import mqtt as ioc_mqtt
+
+from . import metrics
+from .envelope import Envelope
+from .pipeline import SUBSCRIPTIONS, Router, process
+from .sink import Sink, TransientError, all_tables, wait_backoff
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_S = 14 * 24 * 3600  # the broker keeps our session (and backlog) for two weeks
+
+
+@dataclass
+class WorkerOptions:
+    client_id: str = "ioc-ingest"
+    shared_group: str = ""
+    batch: int = 5000
+    flush_ms: int = 25
+    max_inflight: int = 20000
+    db_timeout_s: float = 10.0
+    keepalive_s: int = 10
+    ca_file: str | None = None
+
+
+class IngestWorker:
+    def __init__(self, db_url: str, mqtt_url: str, options: WorkerOptions | None = None):
+        self.options = options or WorkerOptions()
+        self.router = Router()
+        self.sink = Sink(db_url, all_tables(), timeout_s=self.options.db_timeout_s)
+        self.inbox: deque[Envelope] = deque()
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self.mqtt_url = mqtt_url
+        self.client, self.address = ioc_mqtt.client(mqtt_url, self.options.client_id, manual_ack=True,
+                                                    ca_file=self.options.ca_file)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    # -- paho's thread ----------------------------------------------------------------------
+    def _topics(self) -> list[tuple[str, SubscribeOptions]]:
+        group = self.options.shared_group
+        opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        return [(f"$share/{group}/{t}" if group else t, opts) for t in SUBSCRIPTIONS]
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties=None):
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            return
+        log.info("connected to the broker (session present: %s)", flags.session_present)
+        client.subscribe(self._topics())
+        self.connected.set()
+        metrics.BROKER_CONNECTED.set(1)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+        self.connected.clear()
+        metrics.BROKER_CONNECTED.set(0)
+        if not self.stopping.is_set():
+            log.warning("lost the broker (%s); paho reconnects with backoff", reason_code)
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage):
+        self.inbox.append(Envelope("mqtt", msg.topic, msg.payload, datetime.now(timezone.utc),
+                                   msg.mid if msg.qos else None))
+        if len(self.inbox) >= self.options.batch:
+            self.wake.set()
+
+    # -- the writer ---------------------------------------------------------------------------
+    def start(self) -> None:
+        props = ioc_mqtt.connect_properties(session_expiry_s=SESSION_EXPIRY_S,
+                                            receive_maximum=min(self.options.max_inflight, 65535))
+        attempt = 0
+        while not self.stopping.is_set():
+            try:
+                self.client.connect(self.address.host, self.address.port, keepalive=self.options.keepalive_s,
+                                    clean_start=False, properties=props)
+                break
+            except OSError as exc:
+                log.warning("broker not reachable (%s); retrying", exc)
+                wait_backoff(attempt)
+                attempt += 1
+        self.client.loop_start()
+
+    def run(self) -> None:
+        """Write until `stop()`; then drain what was received and disconnect."""
+        self.start()
+        flush_s = self.options.flush_ms / 1000
+        while not self.stopping.is_set():
+            self.wake.wait(flush_s)
+            self.wake.clear()
+            self.flush()
+        self.flush()
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.sink.close()
+
+    def flush(self) -> int:
+        """Write everything in the inbox, batch by batch. Returns messages written."""
+        written = 0
+        while self.inbox:
+            batch = []
+            take = min(len(self.inbox), self.options.batch)
+            for _ in range(take):
+                batch.append(self.inbox.popleft())
+            self._write(batch)
+            written += len(batch)
+        return written
+
+    def _write(self, batch: list[Envelope]) -> None:
+        feed_for = self.router.feed_for
+        items = [(env, process(env, feed_for(env.topic))) for env in batch]
+        attempt = 0
+        started = time.perf_counter()
+        while True:
+            try:
+                report = self.sink.write(items)
+                break
+            except TransientError as exc:
+                metrics.DB_ERRORS.inc()
+                if self.stopping.is_set():
+                    # Shutting down with the database away: leave the batch unacknowledged;
+                    # the broker redelivers it to the next worker.
+                    log.warning("stopping with %d messages uncommitted; the broker keeps them", len(batch))
+                    self.inbox.clear()
+                    return
+                if attempt == 0:
+                    log.warning("database unavailable, holding %d messages unacknowledged: %s", len(batch), exc)
+                wait_backoff(attempt, cap=5.0)
+                attempt += 1
+        if attempt:
+            log.info("database back after %d attempts", attempt)
+        ack = self.client.ack
+        for env in batch:
+            if env.token is not None:
+                ack(env.token, 1)
+        metrics.observe_batch(report, time.perf_counter() - started, batch)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+
+def run_worker(db_url: str, mqtt_url: str, options: WorkerOptions) -> None:
+    import signal
+
+    worker = IngestWorker(db_url, mqtt_url, options)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    log.info("ingest worker %s: batches of up to %d, flush %d ms, %d in flight at most",
+             options.client_id, options.batch, options.flush_ms, options.max_inflight)
+    worker.run()

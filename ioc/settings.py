@@ -1,0 +1,113 @@
+"""Every setting of the operations center, read from `IOC_*` environment variables.
+
+This list is the single source: the README's settings table is checked against it by a test,
+and nothing else in the code reads `os.environ["IOC_..."]` directly. Secrets are masked
+whenever settings are printed or logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("IOC_HOME", None, "Folder for local services, their data, logs and generated secrets. "
+            "Default: `.ioc` in the checkout (found by walking up from the current folder), else `./.ioc`."),
+    Setting("IOC_ENV", "development", "`development` or `production`. Production refuses a missing or "
+            "default secret key and never runs debug mode."),
+    Setting("IOC_DATABASE_URL", None, "PostgreSQL/TimescaleDB URL (`postgresql://user:pass@host:port/db`). "
+            "Unset: the local cluster under `IOC_HOME`.", secret=True),
+    Setting("IOC_DATABASE_OWNER_URL", None, "URL of the role that owns the schema and runs migrations. "
+            "Unset: `IOC_DATABASE_URL` (or the local cluster's owner role).", secret=True),
+    Setting("IOC_MQTT_URL", None, "Broker URL for the ingest worker (`mqtt://user:pass@host:port`, "
+            "`mqtts://` for TLS). Unset: the local Mosquitto under `IOC_HOME`.", secret=True),
+    Setting("IOC_MQTT_PUBLISH_URL", None, "Broker URL the simulator publishes with. Unset: "
+            "`IOC_MQTT_URL` when that is set, else the local broker's simulator account.", secret=True),
+    Setting("IOC_MQTT_CA_FILE", None, "CA certificate for `mqtts://` brokers (system CAs when unset)."),
+    Setting("IOC_PG_PORT", "0", "Port of the local PostgreSQL; 0 picks a free port once and keeps it."),
+    Setting("IOC_MQTT_PORT", "0", "Port of the local Mosquitto; 0 picks a free port once and keeps it."),
+    Setting("IOC_PG_BIN", "/usr/lib/postgresql/15/bin", "Where PostgreSQL 15's server programs are."),
+    Setting("IOC_PG_USER", "postgres", "Unprivileged system user that runs the local PostgreSQL "
+            "when `ioc` runs as root (PostgreSQL refuses to run as root)."),
+    Setting("IOC_MQTT_MAX_QUEUED", "2000000", "Mosquitto `max_queued_messages` per client for the local "
+            "broker: the backlog it holds for a worker that is behind or down (default 1000 drops messages)."),
+    Setting("IOC_MQTT_AUTOSAVE_S", "2", "Mosquitto `autosave_interval` (seconds) for the local broker: "
+            "a hard kill of the broker can lose messages accepted within this window."),
+    Setting("IOC_DASHBOARD_HOST", "127.0.0.1", "Address the dashboard listens on."),
+    Setting("IOC_DASHBOARD_PORT", "8050", "Port the dashboard listens on."),
+    Setting("IOC_DASHBOARD_THREADS", "16", "Worker threads of the dashboard's HTTP server."),
+    Setting("IOC_LANG", "zh-TW", "Default language of the dashboard: `zh-TW` or `en`."),
+    Setting("IOC_REFRESH_MS", "2000", "How often the wall refreshes its live data, in milliseconds."),
+    Setting("IOC_INGEST_CLIENT_ID", "ioc-ingest", "MQTT client id of the ingest worker (a persistent "
+            "session: keep it fixed; a second worker needs its own)."),
+    Setting("IOC_INGEST_SHARED_GROUP", "", "When set, subscribe through the MQTT shared subscription "
+            "`$share/<group>/...` so several workers split one stream."),
+    Setting("IOC_INGEST_BATCH", "5000", "Largest batch the ingest writer commits at once."),
+    Setting("IOC_INGEST_FLUSH_MS", "25", "Longest time a received message waits before its batch is written."),
+    Setting("IOC_INGEST_MAX_INFLIGHT", "20000", "Messages received but not yet committed (MQTT 5 "
+            "Receive Maximum, at most 65535): the backpressure cap."),
+    Setting("IOC_SIM_RATE", "5", "Simulator: detector readings per second (all detectors are covered "
+            "in turn)."),
+    Setting("IOC_SIM_SCENARIO", "normal", "Simulator scenario: `normal`, `typhoon` or `earthquake`."),
+    Setting("IOC_LOG_LEVEL", "INFO", "Log level of all `ioc` processes."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str) -> str | None:
+    """The value of a declared setting: the environment, else its default."""
+    setting = _BY_NAME[name]  # KeyError for an undeclared name is a bug, not a user error
+    value = os.environ.get(name)
+    return setting.default if value in (None, "") else value
+
+
+def get_int(name: str) -> int:
+    value = get(name)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise SystemExit(f"{name} must be an integer, got {value!r}") from None
+
+
+def checkout_root(start: Path | None = None) -> Path | None:
+    """The project checkout containing `start` (default: the current folder), if any."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        project = folder / "pyproject.toml"
+        if project.is_file() and 'name = "taichung-ioc"' in project.read_text(errors="replace"):
+            return folder
+    return None
+
+
+def home() -> Path:
+    value = get("IOC_HOME")
+    if value:
+        return Path(value).resolve()
+    root = checkout_root()
+    return (root or Path.cwd()) / ".ioc"
+
+
+def masked(name: str) -> str:
+    value = get(name)
+    if value is None:
+        return "(unset)"
+    return "***" if _BY_NAME[name].secret else value
+
+
+def log_settings() -> None:
+    for s in SETTINGS:
+        log.info("setting %s=%s", s.name, masked(s.name))

@@ -74,6 +74,24 @@ def callback(*args, roles, changes_state: bool = False, **kwargs):
     return register
 
 
+def register_page(module: str, *, path: str, roles, layout, **kwargs) -> None:
+    """`dash.register_page` with the roles that may see the page. The layout checks the role
+    itself too, because Dash's page router can be asked for any path's layout."""
+    roles = frozenset(roles)
+
+    @functools.wraps(layout)
+    def guarded(**query):
+        if current_role() not in roles:
+            from dash import html
+
+            from .i18n import t
+
+            return html.Div(t("access.denied", query.get("lang")), className="access-denied")
+        return layout(**query)
+
+    dash.register_page(module, path=path, layout=guarded, ioc_roles=roles, **kwargs)
+
+
 def access_of(callback_entry: dict) -> Access | None:
     """The declaration behind an entry of `app.callback_map`, if it has one."""
     func = callback_entry.get("callback")

@@ -13,7 +13,12 @@ import dash
 from dash import html
 from flask import Flask
 
+from ioc import settings
+
 from . import runtime
+from .auth import routes
+from .auth.secret import secret_key
+from .auth.web import Gate
 from .data import Database
 
 log = logging.getLogger(__name__)
@@ -21,7 +26,10 @@ HERE = Path(__file__).parent
 
 
 def create_app(db_url: str, *, refresh_ms: int = 2000) -> dash.Dash:
-    server = Flask("dashboard")
+    secret = secret_key()  # refuses to start in production without a real one
+    server = Flask("dashboard", root_path=str(HERE), template_folder=str(HERE / "templates"))
+    server.secret_key = secret
+    server.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024  # no callback or form needs more
     runtime.configure(Database(db_url), refresh_ms=refresh_ms)
     app = dash.Dash(
         __name__,
@@ -36,7 +44,15 @@ def create_app(db_url: str, *, refresh_ms: int = 2000) -> dash.Dash:
         include_pages_meta=False,
     )
     app.layout = html.Div(dash.page_container, className="app-root")
+    gate = Gate(app, secret, cookie_secure=settings.get("IOC_COOKIE_SECURE") == "1",
+                proxy_header=settings.get("IOC_AUTH_PROXY_HEADER") or None,
+                proxy_from=_csv_set("IOC_AUTH_PROXY_FROM"), extra_origins=_csv_set("IOC_ALLOWED_ORIGINS"))
+    routes.install(app, gate)
     return app
+
+
+def _csv_set(name: str) -> frozenset[str]:
+    return frozenset(v.strip() for v in (settings.get(name) or "").split(",") if v.strip())
 
 
 def serve(app: dash.Dash, host: str, port: int, threads: int = 16) -> None:

@@ -161,6 +161,127 @@ def dashboard(host: str | None, port: int | None) -> None:
           threads=settings.get_int("IOC_DASHBOARD_THREADS"))
 
 
+# -- users, sessions, tokens ----------------------------------------------------------------------
+def _app_connection():
+    from .db import connect
+    from .services import endpoints
+
+    return connect(endpoints().database_url, autocommit=True, application_name="ioc-cli")
+
+
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@main.group()
+def users() -> None:
+    """People who sign in to the dashboard, and their roles."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="leadership, duty_officer, coordinator, kpi_staff, admin or wall.")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
+def users_add(name: str, role: str, password_stdin: bool) -> None:
+    """Add a user (the password is read from stdin, never from the command line)."""
+    from dashboard.auth import store
+    from dashboard.auth.passwords import WeakPassword
+
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        with _app_connection() as conn:
+            store.add_user(conn, name, role, password, actor=_actor())
+    except (store.UserError, WeakPassword) as exc:
+        _fail(str(exc))
+    click.echo(f"added {name} ({role})")
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True)
+def users_passwd(name: str, password_stdin: bool) -> None:
+    """Set a user's password (ends the user's sessions)."""
+    from dashboard.auth import store
+    from dashboard.auth.passwords import WeakPassword
+
+    try:
+        with _app_connection() as conn:
+            store.set_password(conn, name, sys.stdin.readline().rstrip("\n"), actor=_actor())
+    except (store.UserError, WeakPassword) as exc:
+        _fail(str(exc))
+    click.echo(f"password of {name} changed")
+
+
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable a user and end their sessions (wall devices included)."""
+    from dashboard.auth import store
+
+    try:
+        with _app_connection() as conn:
+            store.disable_user(conn, name, actor=_actor())
+    except store.UserError as exc:
+        _fail(str(exc))
+    click.echo(f"disabled {name}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List users and roles."""
+    from dashboard.auth import store
+
+    with _app_connection() as conn:
+        for u in store.list_users(conn):
+            state = "disabled" if u["disabled_at"] else "locked" if u["locked_until"] else "active"
+            click.echo(f"{u['name']}\t{u['role']}\t{state}")
+
+
+@users.command("revoke-sessions")
+@click.argument("name")
+def users_revoke(name: str) -> None:
+    """End every session of a user (e.g. a lost wall screen)."""
+    from dashboard.auth import store
+
+    with _app_connection() as conn:
+        n = store.revoke_sessions(conn, name, actor=_actor())
+    click.echo(f"revoked {n} sessions of {name}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens of the agencies."""
+
+
+@tokens.command("create")
+@click.option("--agency", required=True, help="Agency code (see schemas/agencies.yaml).")
+def tokens_create(agency: str) -> None:
+    """Create a token for an agency; it is printed once, as the last word."""
+    from dashboard.auth import store
+    from dashboard.auth.secret import secret_key
+
+    from ioc.ops.agencies import agency_codes
+
+    if agency not in agency_codes():
+        _fail(f"unknown agency {agency!r}; known: {', '.join(sorted(agency_codes()))}")
+    with _app_connection() as conn:
+        token = store.create_token(conn, secret_key(), agency, actor=_actor())
+    click.echo(f"token for {agency} (shown once): {token}")
+
+
+@tokens.command("revoke")
+@click.option("--agency", required=True)
+def tokens_revoke(agency: str) -> None:
+    """Revoke every token of an agency."""
+    from dashboard.auth import store
+
+    with _app_connection() as conn:
+        n = store.revoke_tokens(conn, agency, actor=_actor())
+    click.echo(f"revoked {n} tokens of {agency}")
+
+
 # -- feeds --------------------------------------------------------------------------------------
 @main.group()
 def feeds() -> None:

@@ -60,15 +60,22 @@ class Publisher:
 
     def __init__(self, url: str, client_id: str = "", *, ca_file: str | None = None, keepalive: int = 30):
         self.client, address = client(url, client_id, ca_file=ca_file)
-        self._connected = threading.Event()
-        self.client.on_connect = lambda c, u, f, rc, p=None: self._connected.set() if not rc.is_failure else None
+        self._answered = threading.Event()
+        self._refusal = None
+
+        def on_connect(c, userdata, flags, reason_code, properties=None):
+            self._refusal = reason_code if reason_code.is_failure else None
+            self._answered.set()
+
+        self.client.on_connect = on_connect
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(1000)
         self.client.connect(address.host, address.port, keepalive=keepalive)
         self.client.loop_start()
-        if not self._connected.wait(15):
+        if not self._answered.wait(15) or self._refusal is not None:
             self.close()
-            raise ConnectionError(f"could not connect to the broker at {address.host}:{address.port}")
+            raise ConnectionError(f"the broker at {address.host}:{address.port} refused or did not answer"
+                                  f" ({self._refusal or 'timeout'})")
 
     def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False,
                 wait: bool = False) -> mqtt.MQTTMessageInfo:

@@ -49,6 +49,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IOC_DASHBOARD_HOST", "127.0.0.1", "Address the dashboard listens on."),
     Setting("IOC_DASHBOARD_PORT", "8050", "Port the dashboard listens on."),
     Setting("IOC_DASHBOARD_THREADS", "16", "Worker threads of the dashboard's HTTP server."),
+    Setting("IOC_SECRET_KEY", None, "Key for session, CSRF and token hashes (at least 32 characters). "
+            "Unset in development: generated once under `IOC_HOME`. Production refuses to start without it.",
+            secret=True),
+    Setting("IOC_COOKIE_SECURE", "0", "1: session cookies only over HTTPS (set it behind a TLS proxy)."),
+    Setting("IOC_ALLOWED_ORIGINS", "", "Extra origins (comma-separated, `https://host`) allowed to send "
+            "state-changing requests, e.g. the public name behind a reverse proxy."),
+    Setting("IOC_AUTH_PROXY_HEADER", "", "Single sign-on: the header a trusted reverse proxy sets to the "
+            "signed-in user's name (e.g. `X-Remote-User`). Empty: off."),
+    Setting("IOC_AUTH_PROXY_FROM", "", "Addresses of the trusted proxies (comma-separated) whose "
+            "`IOC_AUTH_PROXY_HEADER` is believed."),
     Setting("IOC_LANG", "zh-TW", "Default language of the dashboard: `zh-TW` or `en`."),
     Setting("IOC_REFRESH_MS", "2000", "How often the wall refreshes its live data, in milliseconds."),
     Setting("IOC_INGEST_CLIENT_ID", "ioc-ingest", "MQTT client id of the ingest worker (a persistent "

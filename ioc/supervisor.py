@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import settings
 from .db import migrate
+from .demo import ensure_demo_users
 from .services import endpoints, start_local
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def up(*, with_simulator: bool = True, on_ready=None) -> int:
     applied = migrate(ep.database_owner_url)
     if applied:
         log.info("migrations applied: %s", ", ".join(applied))
+    demo_users = ensure_demo_users(ep.database_url, home)
     if on_ready is not None:
         on_ready(ep)
 
@@ -90,6 +92,9 @@ def up(*, with_simulator: bool = True, on_ready=None) -> int:
     print(f"\nTaichung operations center is up in {time.monotonic() - started:.1f} s", flush=True)
     print(f"  wall:      {url}/wall", flush=True)
     print(f"  logs:      {logs}", flush=True)
+    print("  demo sign-ins (user / password / role):", flush=True)
+    for name, role, password in demo_users:
+        print(f"    {name:18} {password:18} {role}", flush=True)
     print("  Ctrl-C stops everything.", flush=True)
     try:
         while not stopping:

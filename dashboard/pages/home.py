@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dash
 from dash import html
 
-from dashboard.i18n import lang_or_default, t
+from dashboard import access
 
-dash.register_page(__name__, path="/", title="臺中市智慧營運中心")
+from dashboard.i18n import lang_or_default, t
 
 PAGES = (("/wall", "nav.wall"),)
 
@@ -18,3 +17,6 @@ def layout(lang: str | None = None, **_query):
         html.H1(t("app.title", lang)),
         html.Ul([html.Li(html.A(t(key, lang), href=f"{path}?lang={lang}")) for path, key in PAGES]),
     ])
+
+
+access.register_page(__name__, path="/", roles=access.VIEWERS, layout=layout, title="臺中市智慧營運中心")

@@ -4,7 +4,6 @@ absent = live)."""
 
 from __future__ import annotations
 
-import dash
 from dash import Input, Output, Patch, State, dcc, html
 
 from dashboard import access
@@ -14,9 +13,6 @@ from dashboard.figures import LAYER_INDEX, base_map, detector_layer
 from dashboard.i18n import fmt_date, fmt_number, fmt_time, lang_or_default, t
 from dashboard.runtime import database, refresh_ms
 from dashboard.snapshot import parse_as_of, snapshot
-
-dash.register_page(__name__, path="/wall", title="臺中市智慧營運中心")
-
 
 def layout(lang: str | None = None, as_of: str | None = None, **_query):
     lang = lang_or_default(lang)
@@ -40,6 +36,9 @@ def layout(lang: str | None = None, as_of: str | None = None, **_query):
         ]),
         html.Footer(id="wall-health", className="wall-health"),
     ])
+
+
+access.register_page(__name__, path="/wall", roles=access.VIEWERS, layout=layout, title="臺中市智慧營運中心")
 
 
 @access.callback(

@@ -46,7 +46,8 @@ def acl_text(accounts: dict[str, list[str]] = ACCOUNTS) -> str:
 
 class LocalMosquitto:
     def __init__(self, home: Path, *, port: int = 0, max_queued: int = 2_000_000,
-                 autosave_s: int = 2, run_as: str = "mosquitto", binary: str = "mosquitto"):
+                 autosave_s: int = 2, run_as: str = "mosquitto", binary: str = "mosquitto",
+                 tls: tuple[Path, Path] | None = None):
         self.home = home
         self.state = State.load(home)
         self.run_as = run_as if is_root() else None
@@ -56,6 +57,8 @@ class LocalMosquitto:
         self.max_queued = max_queued
         self.autosave_s = autosave_s
         self.binary = binary
+        self.tls = tls  # (certificate, key) for an extra TLS listener
+        self.tls_port = self.state.port("mosquitto_tls", 0) if tls else None
         self.process: subprocess.Popen | None = None
 
     def password(self, user: str) -> str:
@@ -99,10 +102,25 @@ class LocalMosquitto:
             "log_type notice",
             "connection_messages false",
         ]
+        if self.tls:
+            cert, key = (self._readable_copy(p) for p in self.tls)
+            lines += [f"listener {self.tls_port} 127.0.0.1", f"certfile {cert}", f"keyfile {key}",
+                      "tls_version tlsv1.2"]
         if self.run_as:
             lines.append(f"user {self.run_as}")
         conf.write_text("\n".join(lines) + "\n")
         return conf
+
+    def _readable_copy(self, source: Path) -> Path:
+        """The broker drops privileges before reading certificates: give it its own copy."""
+        target = self.dir / Path(source).name
+        target.write_bytes(Path(source).read_bytes())
+        os.chmod(target, 0o600)
+        chown_to(target, self.run_as)
+        return target
+
+    def tls_url(self, user: str = "ingest") -> str:
+        return f"mqtts://{user}:{self.password(user)}@127.0.0.1:{self.tls_port}"
 
     def pid(self) -> int | None:
         try:

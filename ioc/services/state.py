@@ -55,11 +55,11 @@ class State:
         os.chmod(tmp, 0o600)
         tmp.replace(self.path)
 
-    def secret(self, name: str) -> str:
+    def secret(self, name: str, nbytes: int = 18) -> str:
         """A generated secret, created once and kept."""
         bag = self.data.setdefault("secrets", {})
         if name not in bag:
-            bag[name] = new_secret()
+            bag[name] = new_secret(nbytes)
             self.save()
         return bag[name]
 

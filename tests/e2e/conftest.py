@@ -6,6 +6,7 @@ from playwright.sync_api import sync_playwright
 from tests.support.browser import launch
 from tests.support.dashboard import start_dashboard
 from tests.support.stack import start_worker
+from tests.support.users import add_user
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,11 @@ def dashboard(db, broker, tmp_path):
     proc, base = start_dashboard(db, broker, tmp_path / "dashboard.log")
     yield base
     proc.stop()
+
+
+@pytest.fixture
+def wall_user(db):
+    return "wall-screen-1", add_user(db, "wall-screen-1", "wall")
 
 
 @pytest.fixture

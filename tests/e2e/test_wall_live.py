@@ -12,6 +12,7 @@ import pytest
 from ingest.simulate.traffic import TrafficSimulator
 from ioc.mqtt import Publisher
 from tests.integration.test_ingest_vd import vdlive
+from tests.support.users import sign_in_page
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -21,7 +22,7 @@ def tile_value(page, tile_id: str) -> str:
     return page.locator(f'[id=\'{{"id":"{tile_id}","type":"tile"}}\'] .tile-value').inner_text()
 
 
-def test_wall_shows_districts_and_a_published_reading(page, dashboard, worker, broker):
+def test_wall_shows_districts_and_a_published_reading(page, dashboard, worker, broker, wall_user):
     publisher = Publisher(broker.url("simulator"), "e2e-publisher")
     sim = TrafficSimulator(seed=3)
     sites = {s.id: s for s in sim.sites}
@@ -31,7 +32,7 @@ def test_wall_shows_districts_and_a_published_reading(page, dashboard, worker, b
     for topic, payload, _ in sim.next_readings(150, now - timedelta(seconds=30)):
         publisher.publish(topic, payload)
 
-    page.goto(f"{dashboard}/wall")
+    sign_in_page(page, dashboard, *wall_user)
     labels = page.locator(".scatterlayer g.textpoint text")
     labels.first.wait_for(timeout=15000)
     names = set(labels.all_text_contents())

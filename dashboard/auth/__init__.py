@@ -1,0 +1,1 @@
+"""Sign-in, sessions, agency tokens, the request gate and the audit trail."""

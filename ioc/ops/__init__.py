@@ -1,0 +1,1 @@
+"""Operations: agencies, operational levels, tasks and their acknowledgement."""

@@ -3,8 +3,10 @@ cache so that many wall screens asking for the same moment cost one set of queri
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from contextvars import ContextVar
 from collections.abc import Callable
 from typing import Any
 
@@ -63,3 +65,30 @@ class TTLCache:
                     self._locks = {key: lock}
                 self._values[key] = (time.monotonic(), value)
             return value
+
+
+_memo: ContextVar[dict | None] = ContextVar("snapshot_memo", default=None)
+
+
+def shared(query):
+    """Run a `(db, as_of)` query once per snapshot, however many layers and tiles ask for it."""
+
+    @functools.wraps(query)
+    def run(db, as_of):
+        memo = _memo.get()
+        if memo is None:
+            return query(db, as_of)
+        if query not in memo:
+            memo[query] = query(db, as_of)
+        return memo[query]
+
+    return run
+
+
+def with_memo(build):
+    """Call `build()` with a fresh memo for `shared` queries."""
+    token = _memo.set({})
+    try:
+        return build()
+    finally:
+        _memo.reset(token)

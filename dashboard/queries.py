@@ -9,17 +9,6 @@ from datetime import datetime, timedelta
 from .data import Database
 
 
-def detectors(db: Database, as_of: datetime, window: timedelta = timedelta(minutes=10)) -> list[dict]:
-    """The latest reading of each detector within `window` before `as_of`, with its site."""
-    return db.rows(
-        """SELECT DISTINCT ON (r.vd_id) r.vd_id, r.time, r.speed_kmh, r.volume, r.occupancy_pct,
-                  s.lon, s.lat, s.name
-             FROM vd_reading r JOIN vd_site s USING (vd_id)
-            WHERE r.time > %(since)s AND r.time <= %(as_of)s AND s.lon IS NOT NULL
-            ORDER BY r.vd_id, r.time DESC""",
-        {"since": as_of - window, "as_of": as_of})
-
-
 def feed_activity(db: Database, as_of: datetime, feeds: list[str],
                   lookback: timedelta = timedelta(days=30)) -> dict[str, dict]:
     """Per feed: when its last message arrived and the newest data time it carried."""

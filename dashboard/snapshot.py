@@ -1,23 +1,26 @@
-"""What the wall shows at one moment, assembled from the queries and cached briefly.
-
-Twenty screens refreshing every second ask for the same moment: they share one snapshot
-(keyed by the moment, rounded to the second) instead of each running every query.
-"""
+"""What the wall shows at one moment: every layer's and tile's data and every feed's health,
+assembled once per moment and shared by all screens asking for it (cached one second)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
 from ingest.feeds import all_feeds
 
 from . import queries
-from .data import Database, TTLCache
+from .data import Database, TTLCache, with_memo
+from .layers import all_layers
+from .tiles import all_tiles
 
+log = logging.getLogger(__name__)
 _cache = TTLCache(ttl=1.0)
+FAILED = object()  # a query that failed: its tile says so, the rest of the wall carries on
 
 
 def feed_states(activity: dict[str, dict], as_of: datetime) -> list[dict]:
-    """Each feed's freshness: ok within its cadence, stale past it, dead past 3x (or never)."""
+    """Each feed's freshness: ok within its cadence, stale past it, dead past 3x; `none` when
+    never heard from. An event-driven feed that is silent is `quiet`, not stale."""
     states = []
     for name, feed in all_feeds().items():
         row = activity.get(name)
@@ -28,6 +31,8 @@ def feed_states(activity: dict[str, dict], as_of: datetime) -> list[dict]:
             state = "none"
         elif age <= cadence:
             state = "ok"
+        elif feed.event_driven:
+            state = "quiet"
         elif age <= 3 * cadence:
             state = "stale"
         else:
@@ -37,24 +42,22 @@ def feed_states(activity: dict[str, dict], as_of: datetime) -> list[dict]:
     return states
 
 
+def _run(query, db, as_of):
+    try:
+        return query(db, as_of)
+    except Exception:  # noqa: BLE001 - one broken query must not blank the wall
+        log.exception("wall query %s failed", getattr(query, "__name__", query))
+        return FAILED
+
+
 def build(db: Database, as_of: datetime) -> dict:
-    detectors = queries.detectors(db, as_of)
-    # "Reporting" means within the detectors' cadence; older readings still show on the map.
-    cadence = all_feeds()["tdx-vdlive"].cadence
-    fresh = [d for d in detectors if d["time"] > as_of - cadence]
-    speeds = [d["speed_kmh"] for d in fresh if d["speed_kmh"] is not None]
-    activity = queries.feed_activity(db, as_of, list(all_feeds()))
-    return {
-        "as_of": as_of,
-        "detectors": detectors,
-        "traffic": {
-            "reporting": len(fresh),
-            "known": len(detectors),
-            "mean_speed": sum(speeds) / len(speeds) if speeds else None,
-            "data_time": max((d["time"] for d in fresh), default=None),
-        },
-        "feeds": feed_states(activity, as_of),
-    }
+    def assemble():
+        layers = {layer.id: _run(layer.query, db, as_of) for layer in all_layers() if layer.query}
+        tiles = {tile.id: _run(tile.query, db, as_of) for tile in all_tiles()}
+        activity = queries.feed_activity(db, as_of, list(all_feeds()))
+        return {"as_of": as_of, "layers": layers, "tiles": tiles, "feeds": feed_states(activity, as_of)}
+
+    return with_memo(assemble)
 
 
 def snapshot(db: Database, as_of: datetime | None) -> dict:

@@ -20,6 +20,7 @@ class Accepted:
     feed: str
     rows: list  # (table, values) pairs
     data_time: datetime | None  # newest data time among the rows, for freshness
+    refused: str | None = None  # records of the payload refused on their own (dead-lettered)
 
 
 @dataclass(slots=True)

@@ -57,20 +57,29 @@ def process(env: Envelope, feed: Feed | None) -> Accepted | Rejected:
             records = feed.parse_message(env.topic, env.payload)
         else:
             records = feed.parse(env.payload)
-        if not records:
+        if not records and not feed.empty_ok:
             return Rejected(feed.name, "validate", "payload holds no records")
         time_index = _time_columns(feed)
         rows = []
+        refused: list[str] = []
         newest: datetime | None = None
-        for record in records:
-            feed.check(record)
+        for i, record in enumerate(records):
+            try:
+                feed.check(record)
+            except FeedError as exc:
+                # One implausible station must not cost the other 480 of a file: keep the good
+                # records, and the whole payload in the dead-letter table with every reason.
+                refused.append(f"record {i}: {exc.reason}")
+                continue
             for table, values in feed.to_rows(record, env.received_at):
                 rows.append((table, values))
                 i = time_index.get(table)
                 t = values[i] if i is not None else None
                 if isinstance(t, datetime) and (newest is None or t > newest):
                     newest = t
-        return Accepted(feed.name, rows, newest)
+        if refused and len(refused) == len(records):
+            return Rejected(feed.name, "validate", "; ".join(refused)[:2000])
+        return Accepted(feed.name, rows, newest, "; ".join(refused)[:2000] if refused else None)
     except FeedError as exc:
         return Rejected(feed.name, exc.stage, exc.reason)
     except RecursionError:

@@ -163,6 +163,9 @@ class Sink:
                 for table, values in res.rows:
                     rows_by_table[table].append(values)
                 act[1] += 1
+                if res.refused:
+                    dead.append((env.received_at, res.feed, env.source, env.topic, "validate",
+                                 f"some records refused: {res.refused}", env.payload))
                 if res.data_time is not None and (act[3] is None or res.data_time > act[3]):
                     act[3] = res.data_time
             else:

@@ -331,5 +331,17 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _load_command_modules() -> None:
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    for info in pkgutil.iter_modules(commands.__path__):
+        importlib.import_module(f"{commands.__name__}.{info.name}")
+
+
+_load_command_modules()
+
 if __name__ == "__main__":
     main()

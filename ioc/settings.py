@@ -72,6 +72,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IOC_SIM_RATE", "5", "Simulator: detector readings per second (all detectors are covered "
             "in turn)."),
     Setting("IOC_SIM_SCENARIO", "normal", "Simulator scenario: `normal`, `typhoon` or `earthquake`."),
+    Setting("IOC_CWA_API_KEY", None, "Central Weather Administration open-data key (授權碼) for the "
+            "CWA pollers.", secret=True),
     Setting("IOC_LOG_LEVEL", "INFO", "Log level of all `ioc` processes."),
 )
 

@@ -74,6 +74,7 @@ def up(*, with_simulator: bool = True, on_ready=None) -> int:
 
     env = {**os.environ, "IOC_HOME": str(home)}
     children = [Child("ingest", ioc_command("ingest", "mqtt"), logs / "ingest.log"),
+                Child("jobs", ioc_command("jobs", "run"), logs / "jobs.log"),
                 Child("dashboard", ioc_command("dashboard"), logs / "dashboard.log")]
     if with_simulator:
         children.append(Child("simulator", ioc_command("simulate"), logs / "simulator.log"))

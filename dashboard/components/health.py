@@ -9,7 +9,7 @@ from dash import html
 
 from ..i18n import fmt_age, t
 
-SYMBOL = {"ok": "●", "stale": "▲", "dead": "✖", "none": "○"}
+SYMBOL = {"ok": "●", "stale": "▲", "dead": "✖", "none": "○", "quiet": "◌"}
 
 
 def strip(feeds: list[dict], lang: str) -> list:

@@ -21,3 +21,10 @@ def tile(tile_id: str, title: str, value: str, unit: str, data_time: datetime | 
             html.Div(f"{t('time.data_at', lang)} {fmt_time(data_time, lang)}" if data_time
                      else t("time.no_data", lang), className="tile-time"),
         ])
+
+
+def failed_tile(tile_id: str, lang: str) -> html.Div:
+    """A tile whose query failed: said plainly, so nobody reads an old number as current."""
+    return html.Div(className="tile tile-dead", id={"type": "tile", "id": tile_id}, **{"data-state": "dead"},
+                    children=[html.Div(t(f"tile.{tile_id}", lang), className="tile-title"),
+                              html.Div(t("tile.failed", lang), className="tile-value tile-error")])

@@ -1,7 +1,8 @@
 """Message catalogues: every string the dashboard shows comes from here.
 
-`zh-TW` is the default and the reference; `en` must have the same keys (a test checks both
-are complete). Dates and numbers are formatted for the language, times in Asia/Taipei, and
+Each language is a folder of YAML files (one per area: core, feeds, kpi, ops, ...), merged;
+a key may appear in only one file. `zh-TW` is the default and the reference; `en` must have
+the same keys (a test checks both are complete). Dates and numbers are formatted for the language, times in Asia/Taipei, and
 dates also in the ROC calendar (民國) in Chinese.
 """
 
@@ -22,8 +23,15 @@ _DIR = Path(__file__).parent
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    with open(_DIR / f"{lang}.yaml", encoding="utf-8") as f:
-        return _flatten(yaml.safe_load(f) or {})
+    merged: dict[str, str] = {}
+    for path in sorted((_DIR / lang).glob("*.yaml")):
+        with open(path, encoding="utf-8") as f:
+            flat = _flatten(yaml.safe_load(f) or {})
+        clash = merged.keys() & flat.keys()
+        if clash:
+            raise ValueError(f"{path}: keys defined twice: {sorted(clash)[:5]}")
+        merged.update(flat)
+    return merged
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:

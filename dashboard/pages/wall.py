@@ -1,4 +1,4 @@
-"""/wall: the video wall. A dark full-screen map of Taichung with live layers, tiles with the
+"""/wall: the video wall. A dark full-screen map of Taichung with its layers, the tiles with the
 time of their data, and the feed-health strip. Query: `lang` (zh-TW|en), `as_of` (ISO time;
 absent = live)."""
 
@@ -8,11 +8,14 @@ from dash import Input, Output, Patch, State, dcc, html
 
 from dashboard import access
 from dashboard.components import health
-from dashboard.components.tile import tile
-from dashboard.figures import LAYER_INDEX, base_map, detector_layer
-from dashboard.i18n import fmt_date, fmt_number, fmt_time, lang_or_default, t
+from dashboard.components.tile import failed_tile
+from dashboard.figures import apply_patches, base_map
+from dashboard.i18n import fmt_date, fmt_time, lang_or_default, t
+from dashboard.layers import all_layers
 from dashboard.runtime import database, refresh_ms
-from dashboard.snapshot import parse_as_of, snapshot
+from dashboard.snapshot import FAILED, parse_as_of, snapshot
+from dashboard.tiles import all_tiles
+
 
 def layout(lang: str | None = None, as_of: str | None = None, **_query):
     lang = lang_or_default(lang)
@@ -53,21 +56,15 @@ def refresh(_n, params):
     moment = snap["as_of"]
 
     fig = Patch()
-    layer = detector_layer(snap["detectors"], lang)
-    i = LAYER_INDEX["detectors"]
-    fig["data"][i]["x"] = layer["x"]
-    fig["data"][i]["y"] = layer["y"]
-    fig["data"][i]["marker"]["color"] = layer["marker.color"]
-    fig["data"][i]["text"] = layer["text"]
+    for layer in all_layers():
+        data = snap["layers"].get(layer.id)
+        if layer.patch is not None and data is not None and data is not FAILED:
+            apply_patches(fig, layer.id, layer.patch(data, lang))
 
-    traffic = snap["traffic"]
-    traffic_state = "ok" if traffic["reporting"] else "none"
-    tiles = [
-        tile("detectors", t("tile.detectors", lang), fmt_number(traffic["reporting"], lang),
-             t("unit.of_known", lang, n=traffic["known"]), traffic["data_time"], lang, state=traffic_state),
-        tile("mean-speed", t("tile.mean_speed", lang), fmt_number(traffic["mean_speed"], lang, 1), "km/h",
-             traffic["data_time"], lang, state=traffic_state if traffic["mean_speed"] is not None else "none"),
-    ]
+    tiles = []
+    for spec in all_tiles():
+        data = snap["tiles"].get(spec.id)
+        tiles.append(failed_tile(spec.id, lang) if data is FAILED else spec.render(data, lang, moment))
     clock = [html.Span(fmt_date(moment, lang), className="clock-date"),
              html.Span(fmt_time(moment, lang), className="clock-time")]
     mode = (html.Span(t("mode.live", lang), className="badge badge-live") if as_of is None

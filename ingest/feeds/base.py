@@ -75,4 +75,10 @@ class Feed:
     # For feeds whose topic carries data (e.g. a SensorThings datastream id): (topic, payload)
     # -> records. Live ingest uses it when set, else `parse`.
     parse_message: Callable[[str, bytes], list[Record]] | None = None
+    # A payload with no records is normal (no cyclone tracked, no alert in force): it still
+    # counts as a sign of life of the feed instead of being refused.
+    empty_ok: bool = False
+    # Data comes only when something happens (alerts, quakes): silence is not staleness; only a
+    # silent poller or subscription is.
+    event_driven: bool = False
     extra: dict = field(default_factory=dict)

@@ -240,6 +240,7 @@ CAP = Feed(
     tables=(CAP_ALERT, CAP_REFERENCE, CAP_AREA),
     schema="cap.schema.json",
     max_bytes=MAX_LIVE_BYTES,
+    event_driven=True,
     # The HTTP poller reads this index with `parse_atom_index` and fetches each entry's link.
     extra={"index_url": "https://alerts.ncdr.nat.gov.tw/RssAtomFeed.ashx",
            "default_validity_hours": DEFAULT_VALIDITY.total_seconds() / 3600},

@@ -485,6 +485,8 @@ STA_OBSERVATION = Table("sta_observation", ("time", "service", "datastream_id", 
                                             "result_text", "result_time", "observation_id"),
                         key=("service", "datastream_id", "time"))
 
+MQTT_SERVICE = "STA_WaterResource_v2"
+
 STA = Feed(
     name="sta",
     description="民生公共物聯網 Civil IoT Taiwan sensors (water level 水位, rain 雨量, air quality, ...) "
@@ -500,6 +502,8 @@ STA = Feed(
     topics=("v1.0/+/Observations",),
     tables=(STA_THING, STA_DATASTREAM, STA_OBSERVATION),
     schema="sta.schema.json",
+    # Our broker carries Civil IoT observations bridged from the water-resources service.
+    parse_message=lambda topic, payload: parse_observation_message(topic, payload, service=MQTT_SERVICE),
     extra={"parse_message": parse_observation_message, "parse_document": parse_document,
            "next_link": next_link},
 )

@@ -32,11 +32,13 @@ def trace_slots() -> dict[str, range]:
 def base_map(lang: str, level: str = "normal") -> go.Figure:
     fig = go.Figure()
     for layer in all_layers():
-        for trace in layer.traces(lang):
+        traces = layer.traces(lang)
+        listed = [tr for tr in traces if tr.showlegend is not False]
+        for trace in traces:
             if level not in layer.levels:
                 trace.visible = "legendonly"  # still listed: an officer can switch it on
-            if trace.showlegend is not False and trace.legendgroup:
-                trace.legendgrouptitle = dict(text=t(layer.title_key, lang))
+            if len(listed) > 1 and trace in listed:
+                trace.legendgrouptitle = dict(text=t(layer.title_key, lang))  # a title for a group of entries
             fig.add_trace(trace)
     x0, y0, x1, y1 = bounds()
     fig.update_layout(
@@ -51,11 +53,15 @@ def base_map(lang: str, level: str = "normal") -> go.Figure:
     return fig
 
 
-def apply_patches(fig_patch, layer_id: str, updates: list[dict]) -> None:
-    """Write a layer's updates (one dict per trace, Plotly paths as keys) into a dash.Patch."""
+def apply_patches(fig, layer_id: str, updates: list[dict]) -> None:
+    """Write a layer's updates (one dict per trace, Plotly paths as keys) into a dash.Patch or,
+    when the whole figure is being redrawn, into the figure itself."""
     for index, update in zip(trace_slots()[layer_id], updates):
+        if isinstance(fig, go.Figure):
+            fig.data[index].update({path.replace(".", "_"): value for path, value in update.items()})
+            continue
         for path, value in update.items():
-            target = fig_patch["data"][index]
+            target = fig["data"][index]
             *parents, leaf = path.split(".")
             for part in parents:
                 target = target[part]

@@ -21,3 +21,11 @@ def feed_activity(db: Database, as_of: datetime, feeds: list[str],
                   ORDER BY time DESC LIMIT 1) a""",
         {"feeds": feeds, "as_of": as_of, "since": as_of - lookback})
     return {r["feed"]: r for r in rows}
+
+
+def level(db: Database, as_of: datetime) -> dict:
+    """The operational level in force at `as_of`."""
+    from ioc.ops.levels import level_at
+
+    with db.pool.connection() as conn:
+        return level_at(conn, as_of)

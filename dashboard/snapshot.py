@@ -55,7 +55,11 @@ def build(db: Database, as_of: datetime) -> dict:
         layers = {layer.id: _run(layer.query, db, as_of) for layer in all_layers() if layer.query}
         tiles = {tile.id: _run(tile.query, db, as_of) for tile in all_tiles()}
         activity = queries.feed_activity(db, as_of, list(all_feeds()))
-        return {"as_of": as_of, "layers": layers, "tiles": tiles, "feeds": feed_states(activity, as_of)}
+        level = _run(queries.level, db, as_of)
+        if level is FAILED:
+            level = {"level": "normal", "drill": False, "since": None, "reason": None, "set_by": None}
+        return {"as_of": as_of, "level": level, "layers": layers, "tiles": tiles,
+                "feeds": feed_states(activity, as_of)}
 
     return with_memo(assemble)
 

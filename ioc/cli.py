@@ -76,8 +76,12 @@ def services_status() -> None:
 
 
 @main.command("settings")
-def show_settings() -> None:
+@click.option("--markdown", is_flag=True, help="Print the documentation table (as in the README).")
+def show_settings(markdown: bool) -> None:
     """Print every IOC_* setting and its value (secrets masked)."""
+    if markdown:
+        click.echo(settings.markdown_table())
+        return
     for s in settings.SETTINGS:
         click.echo(f"{s.name}={settings.masked(s.name)}")
 
@@ -121,6 +125,8 @@ def ingest_mqtt(client_id: str | None, shared_group: str | None) -> None:
         flush_ms=settings.get_int("IOC_INGEST_FLUSH_MS"),
         max_inflight=settings.get_int("IOC_INGEST_MAX_INFLIGHT"),
         ca_file=settings.get("IOC_MQTT_CA_FILE"),
+        metrics_port=settings.get_int("IOC_INGEST_METRICS_PORT"),
+        metrics_host=settings.get("IOC_INGEST_METRICS_HOST"),
     )
     run_worker(ep.database_url, ep.mqtt_url, options)
 

@@ -74,6 +74,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IOC_SIM_SCENARIO", "normal", "Simulator scenario: `normal`, `typhoon` or `earthquake`."),
     Setting("IOC_CWA_API_KEY", None, "Central Weather Administration open-data key (授權碼) for the "
             "CWA pollers.", secret=True),
+    Setting("IOC_INGEST_METRICS_PORT", "0", "Port on which the ingest worker serves Prometheus `/metrics` "
+            "(received, stored, rejected, acked, redelivered, inbox, lag); 0: off."),
+    Setting("IOC_INGEST_METRICS_HOST", "127.0.0.1", "Address the ingest worker's metrics listen on "
+            "(`0.0.0.0` to let another host scrape them)."),
+    Setting("IOC_METRICS_TOKEN", None, "Bearer token that lets a Prometheus server read the dashboard's "
+            "`/metrics` (per-feed figures from the database); unset: only a signed-in admin may.", secret=True),
+    Setting("IOC_RETENTION_DAYS", "400", "Days of readings kept (chunks of the feeds' reading tables, "
+            "feed_activity and dead_letter older than this are dropped hourly); 0 keeps everything."),
+    Setting("IOC_RETENTION_TABLES", "", "Per-table retention in days overriding `IOC_RETENTION_DAYS` "
+            "(comma-separated `table=days`, e.g. `vd_reading=90,dead_letter=30`; 0 keeps that table); "
+            "also how other hypertables (KPI, coverage) get one."),
+    Setting("IOC_DISK_WARN_FREE_PCT", "10", "Disk check: a filesystem of the local services with less "
+            "free space than this (percent) is reported `low` on /healthz, /metrics and the health page."),
+    Setting("IOC_DISK_MIN_FREE_MB", "1024", "Disk check: less free space than this (MiB) is `critical` "
+            "(/healthz answers 503)."),
     Setting("IOC_LOG_LEVEL", "INFO", "Log level of all `ioc` processes."),
 )
 
@@ -123,3 +138,13 @@ def masked(name: str) -> str:
 def log_settings() -> None:
     for s in SETTINGS:
         log.info("setting %s=%s", s.name, masked(s.name))
+
+
+def markdown_table() -> str:
+    """The README's table of settings (a test keeps the README equal to this)."""
+    rows = ["| Setting | Default | Meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = "—" if s.default in (None, "") else f"`{s.default}`"
+        secret = " Secret: never logged." if s.secret else ""
+        rows.append(f"| `{s.name}` | {default} | {s.help}{secret} |")
+    return "\n".join(rows)

@@ -29,6 +29,8 @@ def decode_json(payload: bytes):
         return msgspec.json.decode(strip_bom(payload))
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise FeedError("decode", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise FeedError("decode", "JSON nested too deeply") from None
 
 
 def parse_time(value, *, field: str = "time") -> datetime:

@@ -112,6 +112,8 @@ def parse_vdlive(payload: bytes) -> list[dict]:
         raise FeedError("validate", f"not a TDX VDLive: {exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise FeedError("decode", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise FeedError("decode", "JSON nested too deeply") from None
     return [_vdlive_record(vd) for vd in items]
 
 

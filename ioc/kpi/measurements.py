@@ -8,7 +8,8 @@ A measurement is one JSON object:
                             "parts": {"reports": [6, 12], "compilations": [2, 4], ...}}
 which form an indicator takes is in `schemas/kpis.yaml`. Optional fields: `year` (the plan year
 the measurement belongs to; its as_of must fall in it), `source` (mqtt, file, form, coverage),
-`entered_by`, `recorded_at` (ISO 8601 time), `note`.
+`entered_by`, `recorded_at` (ISO 8601 time), `note`. Any other field (an external file's
+"comment", "unit", ...) is accepted and ignored; the known fields are checked strictly.
 
 Nothing is dropped silently: every problem of every line is collected (with its line number)
 and raised together as one `MeasurementError`. Blank lines are skipped.
@@ -33,6 +34,7 @@ SOURCES = ("mqtt", "file", "form", "coverage")
 FORM_FIELDS = {"ratio": ("numerator", "denominator"), "count": ("count",), "parts": ("parts",)}
 VALUE_FIELDS = ("numerator", "denominator", "count", "parts")
 META_FIELDS = ("source", "entered_by", "recorded_at", "note")
+# The fields a measurement is checked on; any other field is ignored (external files carry notes).
 KPI_FIELDS = ("indicator", "as_of", "year", *VALUE_FIELDS, *META_FIELDS)
 PROJECT_FIELDS = ("project", "as_of", "value", *META_FIELDS)
 # Beyond any count the city keeps (and beyond exact floats): a typo, not a measurement.
@@ -180,7 +182,6 @@ def _check_kpi(record, defs: Definitions) -> tuple[Measurement | None, list[str]
     problems: list[str] = []
     if not isinstance(record, dict):
         return None, [f"expected a JSON object, got {_json_type(record)}"]
-    _unknown_fields(record, KPI_FIELDS, problems)
 
     indicator = None
     iid = record.get("indicator")
@@ -241,7 +242,6 @@ def _check_project(record, defs: Definitions) -> tuple[ProjectMeasurement | None
     problems: list[str] = []
     if not isinstance(record, dict):
         return None, [f"expected a JSON object, got {_json_type(record)}"]
-    _unknown_fields(record, PROJECT_FIELDS, problems)
     pid = record.get("project")
     if not isinstance(pid, str):
         problems.append("project must be a string naming a project" if pid is not None else "project is missing")
@@ -259,13 +259,6 @@ def _check_project(record, defs: Definitions) -> tuple[ProjectMeasurement | None
 
 def _form_phrase(form: str) -> str:
     return {"ratio": "numerator and denominator", "count": "count", "parts": "parts"}[form]
-
-
-def _unknown_fields(record: dict, allowed: tuple[str, ...], problems: list[str]) -> None:
-    unknown = [k for k in record if k not in allowed]
-    if unknown:
-        shown = ", ".join(repr(str(k)[:30]) for k in unknown[:5])
-        problems.append(f"unknown field(s) {shown}; allowed: {', '.join(allowed)}")
 
 
 def _date_field(record: dict, name: str, problems: list[str]) -> date | None:

@@ -237,6 +237,20 @@ class Sink:
             self._staged.add(stage)
         return stage
 
+    def heartbeat(self, feed: str, last_data_at: datetime | None = None) -> None:
+        """A sign of life of a feed that brought nothing new (an HTTP poll answered 304, or an
+        unchanged index): a feed_activity row with nothing received, so the wall knows the feed's
+        poller is alive. TransientError when the database cannot take it now."""
+        try:
+            conn = self._connection()
+            with Watchdog(conn, self.timeout_s), conn.transaction():
+                self._record_activity(conn, {feed: [0, 0, 0, last_data_at]})
+        except Exception as exc:
+            if is_transient(exc):
+                self.close()
+                raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+
     def _record_activity(self, conn, activity: dict[str, list]) -> None:
         now = datetime.now(timezone.utc).replace(microsecond=0)
         with conn.cursor() as cur:

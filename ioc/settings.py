@@ -89,6 +89,52 @@ SETTINGS: tuple[Setting, ...] = (
             "free space than this (percent) is reported `low` on /healthz, /metrics and the health page."),
     Setting("IOC_DISK_MIN_FREE_MB", "1024", "Disk check: less free space than this (MiB) is `critical` "
             "(/healthz answers 503)."),
+    Setting("IOC_POLL_SOURCES", "auto", "HTTP pollers `ioc poll` runs (comma-separated names, see "
+            "`ioc poll --list`). `auto`: every keyed source whose credentials are set (CWA, TDX); `all`: "
+            "those and the key-less ones (`cap`, `sta`); `none`: no poller."),
+    Setting("IOC_POLL_INTERVALS", "", "Poll intervals overriding the defaults, `name=seconds` comma-separated "
+            "(e.g. `tdx-vdlive=120,cap=300`)."),
+    Setting("IOC_POLL_CONNECT_TIMEOUT_S", "5", "HTTP pollers: seconds to connect to a server."),
+    Setting("IOC_POLL_READ_TIMEOUT_S", "20", "HTTP pollers: seconds a server may stay silent while answering."),
+    Setting("IOC_POLL_DEADLINE_S", "60", "HTTP pollers: total seconds one request may take, from connecting "
+            "to the last byte (a server trickling its answer is abandoned here)."),
+    Setting("IOC_POLL_RETRIES", "3", "HTTP pollers: retries of a request that timed out, was refused or "
+            "answered 408/429/5xx (exponential backoff with jitter)."),
+    Setting("IOC_POLL_BACKOFF_S", "2", "HTTP pollers: first backoff ceiling in seconds; doubles per retry, "
+            "at most 60 s."),
+    Setting("IOC_POLL_MAX_MIB", "16", "HTTP pollers: largest response body (MiB, after decompression; a "
+            "feed's own limit may be lower). A larger body is aborted and dead-lettered."),
+    Setting("IOC_POLL_OVERLAP_S", "1800", "HTTP pollers: a round re-requests from the newest stored data "
+            "time (or the last success) minus this many seconds, so a restart misses nothing."),
+    Setting("IOC_POLL_LOOKBACK_H", "24", "HTTP pollers: hours of data a poller with no saved state asks for "
+            "(CAP index entries, SensorThings observations)."),
+    Setting("IOC_POLL_METRICS_PORT", "0", "Port on which `ioc poll` serves Prometheus `/metrics` (on "
+            "`IOC_INGEST_METRICS_HOST`); 0: off."),
+    Setting("IOC_CWA_BASE_URL", "https://opendata.cwa.gov.tw", "CWA open-data server (datastore and file "
+            "API) for the `cwa-*` pollers."),
+    Setting("IOC_CAP_INDEX_URL", "https://alerts.ncdr.nat.gov.tw/RssAtomFeed.ashx", "Atom (or RSS) index of "
+            "CAP alerts the `cap` poller reads (NCDR 民生示警公開資料平台)."),
+    Setting("IOC_STA_BASE_URL", "https://sta.ci.taiwan.gov.tw/STA_WaterResource_v2/v1.0", "SensorThings "
+            "service the `sta` poller reads (Civil IoT Taiwan, WRA water resources)."),
+    Setting("IOC_STA_FILTER", "st_within(Thing/Locations/location, geography'POLYGON((120.45 23.99, "
+            "121.46 23.99, 121.46 24.45, 120.45 24.45, 120.45 23.99))')", "SensorThings `$filter` on "
+            "Datastreams for the `sta` poller (default: stations inside Taichung's bounding box); `none`: all."),
+    Setting("IOC_TDX_CLIENT_ID", None, "TDX (運輸資料流通服務) OAuth client id for the `tdx-*` pollers."),
+    Setting("IOC_TDX_CLIENT_SECRET", None, "TDX OAuth client secret.", secret=True),
+    Setting("IOC_TDX_BASE_URL", "https://tdx.transportdata.tw/api/basic", "TDX API base for the `tdx-*` pollers."),
+    Setting("IOC_TDX_TOKEN_URL", "https://tdx.transportdata.tw/auth/realms/TDXConnect/protocol/openid-connect/"
+            "token", "TDX OAuth token endpoint (client credentials)."),
+    Setting("IOC_TDX_CITY", "Taichung", "TDX city whose detectors and cameras are polled."),
+    Setting("IOC_SMTP_HOST", "", "Mail server for escalation e-mails. Empty: no e-mail."),
+    Setting("IOC_SMTP_PORT", "587", "Port of `IOC_SMTP_HOST`."),
+    Setting("IOC_SMTP_TLS", "auto", "`auto` (STARTTLS when the server offers it), `starttls`, `ssl` or `none`."),
+    Setting("IOC_SMTP_USER", "", "User name at the mail server (empty: no login)."),
+    Setting("IOC_SMTP_PASSWORD", None, "Password at the mail server.", secret=True),
+    Setting("IOC_SMTP_FROM", "ioc@localhost", "Sender address of escalation e-mails."),
+    Setting("IOC_ESCALATION_CONTACTS", None, "YAML file of escalation e-mail recipients (`always`, and by "
+            "agency code). Unset: `schemas/escalation_contacts.yaml` (empty: no recipients)."),
+    Setting("IOC_ESCALATION_WEBHOOK_URL", None, "URL that receives each escalation as a JSON POST. Unset: "
+            "no webhook.", secret=True),
     Setting("IOC_LOG_LEVEL", "INFO", "Log level of all `ioc` processes."),
 )
 

@@ -78,6 +78,10 @@ def up(*, with_simulator: bool = True, on_ready=None) -> int:
                 Child("dashboard", ioc_command("dashboard"), logs / "dashboard.log")]
     if with_simulator:
         children.append(Child("simulator", ioc_command("simulate"), logs / "simulator.log"))
+    from ingest.sources.polls import any_configured
+
+    if any_configured():  # the HTTP pollers, once a source (CWA key, TDX client, ...) is set up
+        children.append(Child("poll", ioc_command("poll"), logs / "poll.log"))
     for child in children:
         child.start(env)
 

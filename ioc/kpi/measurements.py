@@ -470,6 +470,22 @@ def read_project_measurements(path: str | Path, definitions: Definitions | None 
     return _read_lines(_file_lines(path), _check_project, definitions or load_definitions(), str(path))
 
 
+def _check_any(record, defs: Definitions):
+    """A line naming a `project` (and no `indicator`) is a project's progress, else a KPI's."""
+    if isinstance(record, dict) and "project" in record and "indicator" not in record:
+        return _check_project(record, defs)
+    return _check_kpi(record, defs)
+
+
+def read_any_measurements(path: str | Path, definitions: Definitions | None = None
+                          ) -> tuple[list[Measurement], list[ProjectMeasurement]]:
+    """(indicators', projects' measurements) of a JSON-lines file that may hold both (what
+    `ioc kpi import` reads); MeasurementError lists every problem of every line."""
+    found = _read_lines(_file_lines(path), _check_any, definitions or load_definitions(), str(path))
+    return ([m for m in found if isinstance(m, Measurement)],
+            [m for m in found if isinstance(m, ProjectMeasurement)])
+
+
 def _file_lines(path: str | Path) -> list[bytes]:
     try:
         return Path(path).read_bytes().split(b"\n")

@@ -122,13 +122,28 @@ def test_wrong_form_for_the_indicator(record, reason):
     ({"indicator": "I2", "as_of": "2015-06-30", "count": 1e300}, "count 1e+300 is implausibly large"),
     ({"indicator": "I2", "as_of": "0001-01-01T00:00:00+14:00", "count": 1}, "as_of: 0001-01-01T00:00:00+14:00 is out of the calendar's range"),
     ({"indicator": "I2", "as_of": "2015-06-30", "count": 1, "recorded_at": "0001-01-01T00:00:00"}, "recorded_at: 0001-01-01T00:00:00 is not a plausible time"),
-    ({"indicator": "I2", "as_of": "2015-06-30", "count": 2, "cnt": 2}, "unknown field(s) 'cnt'"),
+    ({"indicator": "I2", "as_of": "2015-06-30", "cnt": 2, "comment": "typo"}, "I2 needs count: count missing"),
+    ({"indicator": "I2", "as_of": "2015-06-30", "count": 2, "note": 7}, "note must be a string, got the number 7"),
     ({"indicator": "I2", "as_of": "2015-06-30", "count": 2, "source": "fax"}, "source must be one of mqtt, file, form, coverage, got 'fax'"),
     ({"indicator": "I2", "as_of": "2015-06-30", "count": 2, "recorded_at": "noon"}, "recorded_at: 'noon' is not an ISO 8601 time"),
     ({"indicator": 3, "as_of": "2015-06-30", "count": 2}, "indicator must be a string such as \"I3\", got the number 3"),
 ])
 def test_other_bad_values(record, reason):
     assert any(p.startswith(reason) for p in problems_of(record)), problems_of(record)
+
+
+def test_unknown_fields_are_ignored_and_known_ones_still_checked():
+    extra = {"comment": "from the commission's sheet", "unit": "%", "sheet_row": 17, "nested": {"a": [1]}}
+    m = validate_measurement({"indicator": "I3", "as_of": "2015-06-30", "numerator": 16, "denominator": 20, **extra})
+    assert (m.indicator, m.value) == ("I3", 80.0)
+    assert "comment" not in m.to_json()
+    jsonschema.validate({"indicator": "I3", "as_of": "2015-06-30", "numerator": 16, "denominator": 20, **extra}, SCHEMA)
+    (found,) = parse_measurement_lines([json.dumps({"indicator": "I2", "as_of": "2015-06-30", "count": 2, "x": None})])
+    assert found.count == 2
+    p = validate_project_measurement({"project": "road_paving", "as_of": "2015-06-30", "value": 40, "remark": "km"})
+    assert p.value == 40
+    assert problems_of({"indicator": "I2", "as_of": "2015-06-30", "count": 2, "source": "sheet", "comment": 1}) == [
+        "source must be one of mqtt, file, form, coverage, got 'sheet'"]
 
 
 def test_parts_rules():

@@ -135,7 +135,13 @@ def ingest_mqtt(client_id: str | None, shared_group: str | None) -> None:
 @click.option("--rate", type=float, default=None, help="Detector readings per second (IOC_SIM_RATE).")
 @click.option("--scenario", type=click.Choice(["normal", "typhoon", "earthquake"]), default=None)
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
-def simulate(rate: float | None, scenario: str | None, duration: float | None) -> None:
+@click.option("--speed", type=float, default=None,
+              help="Scenario seconds per real second (default: the scenario's; typhoon 60, earthquake 30).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed: the same seed gives the same run.")
+@click.option("--bts-refresh", type=float, default=None,
+              help="Real seconds in which every base station is sent once (default 240).")
+def simulate(rate: float | None, scenario: str | None, duration: float | None, speed: float | None, seed: int,
+             bts_refresh: float | None) -> None:
     """Publish live messages on real Taichung geography."""
     import signal
 
@@ -148,8 +154,8 @@ def simulate(rate: float | None, scenario: str | None, duration: float | None) -
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sent = run(endpoints().mqtt_publish_url, rate=rate or float(settings.get("IOC_SIM_RATE")),
                scenario=scenario or settings.get("IOC_SIM_SCENARIO"), stop=stop, duration_s=duration,
-               ca_file=settings.get("IOC_MQTT_CA_FILE"))
-    click.echo(f"published {sent} readings", err=True)
+               ca_file=settings.get("IOC_MQTT_CA_FILE"), speed=speed, seed=seed, bts_refresh_s=bts_refresh)
+    click.echo(f"published {sent} messages", err=True)
 
 
 # -- dashboard ----------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Station lists the simulator publishes from (see PROVENANCE.md); a package so they ship."""

@@ -1,0 +1,1 @@
+"""One generator per feed family, each with `tick(now) -> list[Message]` (see ../base.py)."""

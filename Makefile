@@ -43,3 +43,6 @@ $(VENV)/.installed: pyproject.toml
 
 clean-services:  ## stop the local services
 	-$(IOC) services stop
+
+readme:  ## regenerate the README's settings table from ioc/settings.py
+	$(PY) -c "import re,pathlib; from ioc import settings; p=pathlib.Path('README.md'); s=p.read_text(); p.write_text(re.sub(r'<!-- settings-table:start -->\n.*?<!-- settings-table:end -->', lambda m: '<!-- settings-table:start -->\n'+settings.markdown_table()+'\n<!-- settings-table:end -->', s, flags=re.S))"

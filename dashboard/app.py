@@ -11,15 +11,18 @@ from pathlib import Path
 
 import dash
 from dash import html
-from flask import Flask
+from flask import Flask, request
 
 from ioc import settings
 
-from . import runtime
+from . import chrome, runtime
+from .api import blueprint as agency_api
 from .auth import routes
 from .auth.secret import secret_key
 from .auth.web import Gate
 from .data import Database
+from .i18n import LANG_COOKIE, LANGS
+from .reports import blueprint as ops_reports
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -43,11 +46,22 @@ def create_app(db_url: str, *, refresh_ms: int = 2000) -> dash.Dash:
         suppress_callback_exceptions=True,
         include_pages_meta=False,
     )
-    app.layout = html.Div(dash.page_container, className="app-root")
+    app.layout = lambda: html.Div([chrome.layout(), dash.page_container], className="app-root")
     gate = Gate(app, secret, cookie_secure=settings.get("IOC_COOKIE_SECURE") == "1",
                 proxy_header=settings.get("IOC_AUTH_PROXY_HEADER") or None,
                 proxy_from=_csv_set("IOC_AUTH_PROXY_FROM"), extra_origins=_csv_set("IOC_ALLOWED_ORIGINS"))
     routes.install(app, gate)
+    chrome.install(app)
+    server.register_blueprint(agency_api(secret, _csv_set("IOC_ALLOWED_ORIGINS")))  # authenticates itself
+    server.register_blueprint(ops_reports())
+
+    @server.after_request
+    def remember_language(response):
+        """A page opened with ?lang=... sets the language for the pages that follow."""
+        lang = request.args.get("lang")
+        if lang in LANGS and request.method == "GET" and response.mimetype == "text/html":
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="Lax")
+        return response
     return app
 
 

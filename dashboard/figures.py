@@ -46,7 +46,8 @@ def base_map(lang: str, level: str = "normal") -> go.Figure:
         xaxis=dict(visible=False, range=[x0, x1]),
         yaxis=dict(visible=False, range=[y0, y1], scaleanchor="x", scaleratio=Y_STRETCH),
         dragmode="pan", uirevision="map", hoverlabel=dict(bgcolor="#1e2a3a", font=dict(color="#e8eef5")),
-        legend=dict(x=0.995, xanchor="right", y=0.995, bgcolor="rgba(11,18,32,0.78)", font=dict(color=LEGEND_FONT),
+        legend=dict(x=0.995, xanchor="right", y=0.995, bgcolor="rgba(11,18,32,0.78)",
+                    font=dict(color=LEGEND_FONT, size=15), grouptitlefont=dict(size=15, color=LEGEND_FONT),
                     groupclick="togglegroup", itemsizing="constant"),
         font=dict(family="Noto Sans CJK TC, Noto Sans TC, sans-serif"),
     )

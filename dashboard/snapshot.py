@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from ingest.feeds import all_feeds
 
 from . import queries
+from .alarms import current_alarms
 from .data import Database, TTLCache, with_memo
 from .layers import all_layers
 from .tiles import all_tiles
@@ -55,17 +56,26 @@ def build(db: Database, as_of: datetime) -> dict:
         layers = {layer.id: _run(layer.query, db, as_of) for layer in all_layers() if layer.query}
         tiles = {tile.id: _run(tile.query, db, as_of) for tile in all_tiles()}
         activity = queries.feed_activity(db, as_of, list(all_feeds()))
+        feeds = feed_states(activity, as_of)
+        found = _run(lambda d, t: current_alarms(d, t, feeds), db, as_of)
         level = _run(queries.level, db, as_of)
         if level is FAILED:
             level = {"level": "normal", "drill": False, "since": None, "reason": None, "set_by": None}
-        return {"as_of": as_of, "level": level, "layers": layers, "tiles": tiles,
-                "feeds": feed_states(activity, as_of)}
+        return {"as_of": as_of, "level": level, "layers": layers, "tiles": tiles, "feeds": feeds,
+                "alarms": [] if found is FAILED else found}
 
     return with_memo(assemble)
 
 
 def snapshot(db: Database, as_of: datetime | None) -> dict:
-    moment = (as_of or datetime.now(timezone.utc)).replace(microsecond=0)
+    if as_of is None:
+        # Live: now rounded up to the second, and a level switch starts a new cache entry, so
+        # every screen shows a switch at its next refresh (issue 6: within 2 seconds).
+        now = datetime.now(timezone.utc)
+        moment = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
+        switched = db.one("SELECT max(time) AS time FROM ops_level_change")
+        return _cache.get((moment, switched and switched["time"]), lambda: build(db, moment))
+    moment = as_of.replace(microsecond=0)
     return _cache.get(moment, lambda: build(db, moment))
 
 

@@ -45,8 +45,20 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+LANG_COOKIE = "ioc_lang"
+
+
 def lang_or_default(lang: str | None) -> str:
-    return lang if lang in LANGS else DEFAULT_LANG
+    """The language asked for; else the one this browser chose last (a cookie); else zh-TW."""
+    if lang in LANGS:
+        return lang
+    from flask import has_request_context, request
+
+    if has_request_context():
+        remembered = request.cookies.get(LANG_COOKIE)
+        if remembered in LANGS:
+            return remembered
+    return DEFAULT_LANG
 
 
 def t(key: str, lang: str | None = None, **values) -> str:

@@ -4,40 +4,57 @@ absent = live)."""
 
 from __future__ import annotations
 
-from dash import Input, Output, Patch, State, dcc, html
+import hashlib
+from datetime import datetime
+
+import orjson
+
+from dash import Input, Output, Patch, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboard import access
 from dashboard.components import health
 from dashboard.components.level_banner import banner
 from dashboard.components.tile import failed_tile
 from dashboard.figures import apply_patches, base_map
-from dashboard.i18n import fmt_date, fmt_time, lang_or_default, t
+from dashboard.i18n import TAIPEI, fmt_date, fmt_time, lang_or_default, t
 from dashboard.layers import all_layers
 from dashboard.runtime import database, refresh_ms
 from dashboard.snapshot import FAILED, parse_as_of, snapshot
 from dashboard.tiles import all_tiles
 
 
-def layout(lang: str | None = None, as_of: str | None = None, **_query):
+SCREENS = ("all", "map", "side")  # a wall split over several screens: one URL per screen
+
+
+def layout(lang: str | None = None, as_of: str | None = None, screen: str | None = None, **_query):
     lang = lang_or_default(lang)
     moment = parse_as_of(as_of)
-    return html.Div(className="wall", children=[
+    screen = screen if screen in SCREENS else "all"
+    return html.Div(className=f"wall screen-{screen}", children=[
         dcc.Store(id="wall-params", data={"lang": lang, "as_of": moment.isoformat() if moment else None}),
         dcc.Store(id="wall-level", data="normal"),  # the level the map was last drawn for
+        dcc.Store(id="wall-drawn", data={}),  # layer -> digest of the data this screen shows
         dcc.Interval(id="wall-tick", interval=refresh_ms(), n_intervals=0),
         html.Header(className="wall-header", children=[
             html.H1(t("app.title", lang), className="wall-title"),
             html.Div(id="wall-banner", className="wall-banner"),
             html.Div(id="wall-mode", className="wall-mode"),
+            html.Div(className="time-travel", children=[
+                html.Label(t("wall.as_of", lang), htmlFor="tt-input"),
+                dcc.Input(id="tt-input", type="text", debounce=True, placeholder="YYYY-MM-DD HH:MM", size="16",
+                          value=moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M") if moment else None),
+                html.Button(t("wall.back_to_live", lang), id="tt-live", n_clicks=0, className="tt-live"),
+            ]),
             html.Div(id="wall-clock", className="wall-clock"),
             html.Nav(className="lang-switch", children=[
-                html.A("中文", href="?lang=zh-TW", className="lang-link"),
-                html.A("EN", href="?lang=en", className="lang-link"),
+                html.A(t("lang.zh", lang), href="?lang=zh-TW", className="lang-link"),
+                html.A(t("lang.en", lang), href="?lang=en", className="lang-link"),
             ]),
         ]),
         html.Main(className="wall-main", children=[
             dcc.Graph(id="wall-map", className="wall-map", figure=base_map(lang),
-                      config={"displayModeBar": False, "scrollZoom": True, "responsive": True}),
+                      config={"displayModeBar": False, "scrollZoom": True, "responsive": True, "showTips": False}),
             html.Aside(id="wall-tiles", className="wall-tiles"),
         ]),
         html.Footer(id="wall-health", className="wall-health"),
@@ -50,22 +67,26 @@ access.register_page(__name__, path="/wall", roles=access.VIEWERS, layout=layout
 @access.callback(
     Output("wall-map", "figure"), Output("wall-tiles", "children"), Output("wall-health", "children"),
     Output("wall-clock", "children"), Output("wall-mode", "children"), Output("wall-banner", "children"),
-    Output("wall-level", "data"),
+    Output("wall-level", "data"), Output("wall-drawn", "data"),
     Input("wall-tick", "n_intervals"), State("wall-params", "data"), State("wall-level", "data"),
+    State("wall-drawn", "data"),
     roles=access.VIEWERS)
-def refresh(_n, params, drawn_level):
+def refresh(_n, params, drawn_level, drawn):
     lang = lang_or_default((params or {}).get("lang"))
     as_of = parse_as_of((params or {}).get("as_of"))
     snap = snapshot(database(), as_of)
     moment = snap["as_of"]
     level = snap["level"]["level"]
 
-    # A new level reconfigures the map (its layers for that level); otherwise only data moves.
-    fig = base_map(lang, level) if level != drawn_level else Patch()
-    for layer in all_layers():
-        data = snap["layers"].get(layer.id)
-        if layer.patch is not None and data is not None and data is not FAILED:
-            apply_patches(fig, layer.id, layer.patch(data, lang))
+    # A new level reconfigures the map (its layers for that level); otherwise only the layers
+    # whose data changed since this screen last drew them are sent.
+    redraw = level != drawn_level
+    fig = base_map(lang, level) if redraw else Patch()
+    drawn = {} if redraw else dict(drawn or {})
+    for layer_id, (digest, updates) in layer_updates(snap, lang).items():
+        if drawn.get(layer_id) != digest:
+            apply_patches(fig, layer_id, updates)
+            drawn[layer_id] = digest
 
     tiles = []
     for spec in all_tiles():
@@ -78,4 +99,45 @@ def refresh(_n, params, drawn_level):
     mode = (html.Span(t("mode.live", lang), className="badge badge-live") if as_of is None
             else html.Span(t("mode.as_of", lang, time=fmt_time(moment, lang)), className="badge badge-past"))
     return (fig, tiles, health.strip(snap["feeds"], lang), clock, mode, banner(snap["level"], lang, moment),
-            level)
+            level, drawn)
+
+
+def layer_updates(snap: dict, lang: str) -> dict[str, tuple[str, list[dict]]]:
+    """Each layer's trace updates for a snapshot and language, with a digest, computed once per
+    snapshot however many screens show it."""
+    memo = snap.setdefault("_updates", {})
+    if lang not in memo:
+        found = {}
+        for layer in all_layers():
+            data = snap["layers"].get(layer.id)
+            if layer.patch is not None and data is not None and data is not FAILED:
+                updates = layer.patch(data, lang)
+                digest = hashlib.blake2b(orjson.dumps(updates, default=str, option=orjson.OPT_SERIALIZE_NUMPY),
+                                         digest_size=12).hexdigest()
+                found[layer.id] = (digest, updates)
+        memo[lang] = found
+    return memo[lang]
+
+
+@access.callback(
+    Output("wall-params", "data"),
+    Input("tt-input", "value"), Input("tt-live", "n_clicks"), State("wall-params", "data"),
+    roles=access.VIEWERS, prevent_initial_call=True)
+def travel(moment_text, _live_clicks, params):
+    """One control moves the whole wall (map, tiles, alerts, tasks) to a past moment, and back."""
+    params = dict(params or {})
+    if ctx.triggered_id == "tt-live" or not moment_text:
+        params["as_of"] = None
+        return params
+    try:
+        moment = datetime.fromisoformat(moment_text.strip().replace("/", "-")).replace(tzinfo=TAIPEI)
+    except ValueError:
+        raise PreventUpdate
+    params["as_of"] = moment.isoformat()
+    return params
+
+
+@access.callback(Output("tt-input", "value"), Input("tt-live", "n_clicks"), roles=access.VIEWERS,
+                 prevent_initial_call=True)
+def clear_travel(_clicks):
+    return None

@@ -47,7 +47,12 @@ def layout():
     return html.Div(id="app-chrome", children=[
         dcc.Interval(id="chrome-tick", interval=2000),
         dcc.Store(id="alarm-ids", data=[]),
-        html.Div(id="alarm-bar", className="alarm-bar"),
+        html.Div(id="alarm-bar", className="alarm-bar", children=[
+            html.Div(id="alarm-items", className="alarm-items"),
+            # Drawn once (for the roles that may acknowledge), so refreshes never replace it mid-click.
+            html.Button(t("chrome.acknowledge", lang), id="alarm-ack", className="alarm-ack", n_clicks=0)
+            if _may_acknowledge() else None,
+        ]),
         html.Audio(id="alarm-sound", src="/assets/alarm.wav", preload="auto", loop=True),
         html.Div(id="kiosk-config", className="level-normal", hidden=True,
                  **{"data-playlist": json.dumps(rotation()), "data-lang": lang}),
@@ -55,6 +60,11 @@ def layout():
         html.Div(t("chrome.connection_lost", lang), id="connection-lost", className="connection-lost", hidden=True),
         html.Div(t("chrome.rotation_paused", lang), id="rotation-paused", className="rotation-paused", hidden=True),
     ])
+
+
+def _may_acknowledge() -> bool:
+    user = getattr(g, "user", None)
+    return user is not None and user.role in alarms.ACK_ROLES
 
 
 def _alarm_text(alarm: dict, lang: str) -> str:
@@ -68,7 +78,7 @@ def _alarm_text(alarm: dict, lang: str) -> str:
 
 def install(app) -> None:
     @access.callback(
-        Output("alarm-bar", "children"), Output("alarm-bar", "className"), Output("alarm-ids", "data"),
+        Output("alarm-items", "children"), Output("alarm-bar", "className"), Output("alarm-ids", "data"),
         Output("kiosk-config", "className"), Output("chrome-heartbeat", "children"),
         Input("chrome-tick", "n_intervals"), State("kiosk-config", "data-lang"),
         roles=access.VIEWERS)
@@ -85,13 +95,10 @@ def install(app) -> None:
                            className=f"alarm alarm-{a['kind']}") for a in pending[:4]]
         if len(pending) > 4:
             items.append(html.Span(t("chrome.alarm_more", lang, n=len(pending) - 4), className="alarm-more"))
-        user = getattr(g, "user", None)
-        if user is not None and user.role in alarms.ACK_ROLES:
-            items.append(html.Button(t("chrome.acknowledge", lang), id="alarm-ack", className="alarm-ack", n_clicks=0))
         return items, "alarm-bar active", [a["id"] for a in pending], level_class, beat
 
     @access.callback(
-        Output("alarm-bar", "children", allow_duplicate=True), Output("alarm-bar", "className", allow_duplicate=True),
+        Output("alarm-items", "children", allow_duplicate=True), Output("alarm-bar", "className", allow_duplicate=True),
         Input("alarm-ack", "n_clicks"), State("alarm-ids", "data"),
         roles=alarms.ACK_ROLES, changes_state=True, prevent_initial_call=True)
     def acknowledge(n_clicks, alarm_ids):

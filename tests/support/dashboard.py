@@ -12,8 +12,8 @@ from .stack import Process, ioc_env, start_ioc
 from .waiting import wait_until
 
 
-def start_dashboard(db, broker, log_path: Path, **extra_env: str) -> tuple[Process, str]:
-    port = free_port()
+def start_dashboard(db, broker, log_path: Path, *, port: int | None = None, **extra_env: str) -> tuple[Process, str]:
+    port = port or free_port()
     env = ioc_env(db, broker, IOC_DASHBOARD_PORT=str(port), IOC_REFRESH_MS="1000", **extra_env)
     proc = start_ioc(["dashboard"], env, log_path)
     base = f"http://127.0.0.1:{port}"

@@ -29,7 +29,8 @@ SESSION_COOKIE = "ioc_session"
 CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads and echoes as X-CSRFToken
 CSRF_HEADER = "X-CSRFToken"
 PUBLIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
-PUBLIC_PATHS = {"/login", "/healthz", "/_favicon.ico", "/favicon.ico"}
+PUBLIC_PATHS = {"/login", "/healthz", "/_favicon.ico", "/favicon.ico",
+                "/agency"}  # /agency: a data-less page; its data come from the token-checked API
 DASH_DATA = {"/_dash-layout", "/_dash-dependencies", "/_dash-update-component", "/_reload-hash"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 

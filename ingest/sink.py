@@ -1,9 +1,9 @@
 """The write path: one transaction per batch, COPY for rows, dead letters and feed activity.
 
 Idempotency without slowing the common case: a batch is first COPYed straight into its
-table (inside a savepoint). Only when that meets a row already stored (a redelivery after a
-crash, a replay) does it go the slow way: COPY into a staging table, then INSERT ... ON
-CONFLICT. "latest" tables (current state) always go through staging, newest row per key wins.
+tables. Only when that meets a row already stored (a redelivery after a crash, a replay) is the
+attempt undone and the batch written the slow way: COPY into a staging table, then INSERT ...
+ON CONFLICT. "latest" tables (current state) always go through staging, newest row per key wins.
 
 Errors are classified by SQLSTATE: a lost or frozen database is *transient* (the caller keeps
 the batch, acknowledges nothing and retries); a row the database refuses is *permanent* (the
@@ -62,32 +62,54 @@ class WriteReport:
 class Watchdog:
     """A client-side deadline: a server frozen with SIGSTOP still has its kernel ACK our
     packets, so keepalives and TCP timeouts never fire. Past the deadline we shut the socket
-    down, which makes the waiting call fail at once."""
+    down, which makes the waiting call fail at once. One thread for the sink's whole life
+    (a thread per batch would cost more than some batches)."""
 
-    def __init__(self, conn: psycopg.Connection, seconds: float):
-        self.conn = conn
-        self.timer = threading.Timer(seconds, self._fire)
-        self.timer.daemon = True
-        self.fired = False
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._lock = threading.Condition()
+        self._conn: psycopg.Connection | None = None
+        self._deadline = 0.0
+        self._thread = threading.Thread(target=self._watch, name="db-watchdog", daemon=True)
+        self._thread.start()
 
-    def _fire(self) -> None:
-        self.fired = True
+    def guard(self, conn: psycopg.Connection) -> "Watchdog":
+        self._pending = conn
+        return self
+
+    def __enter__(self):
+        with self._lock:
+            self._conn = self._pending
+            self._deadline = time.monotonic() + self.seconds
+            self._lock.notify()
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._conn = None
+        return False
+
+    def _watch(self) -> None:
+        while True:
+            with self._lock:
+                while self._conn is None:
+                    self._lock.wait()
+                remaining = self._deadline - time.monotonic()
+                if remaining > 0:
+                    self._lock.wait(remaining)
+                    continue
+                conn, self._conn = self._conn, None
+            self._shut(conn)
+
+    @staticmethod
+    def _shut(conn: psycopg.Connection) -> None:
         try:
-            fd = self.conn.pgconn.socket
-            sock = socket.socket(fileno=os.dup(fd))
+            sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
             sock.shutdown(socket.SHUT_RDWR)
             sock.close()
             log.warning("database did not answer in time; connection shut down")
         except Exception:  # noqa: BLE001 - the connection may already be gone
             pass
-
-    def __enter__(self):
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.timer.cancel()
-        return False
 
 
 class Sink:
@@ -100,6 +122,11 @@ class Sink:
         self.conn: psycopg.Connection | None = None
         self._types: dict[str, list[int]] = {}
         self._staged: set[str] = set()
+        self.watchdog = Watchdog(timeout_s)
+        # Feed activity is counted per batch but written at most once a second (with a batch, or
+        # alone by `flush_activity` when idle): a statement per batch would cost more than the rows.
+        self._pending_activity: dict[str, list] = {}
+        self._activity_written = 0.0
 
     # -- connection -------------------------------------------------------------------------
     def _connection(self) -> psycopg.Connection:
@@ -151,7 +178,9 @@ class Sink:
             self._write_splitting(items[:mid], report)
             self._write_splitting(items[mid:], report)
 
-    def _write_once(self, items, report: WriteReport) -> None:
+    def _write_once(self, items, report: WriteReport, *, idempotent: bool = False) -> None:
+        """One transaction. First try: COPY straight into the tables. A row already stored
+        (a redelivery, a replay) undoes the attempt and the batch is written the idempotent way."""
         rows_by_table: dict[str, list[tuple]] = defaultdict(list)
         dead: list[tuple] = []
         activity: dict[str, list] = {}
@@ -174,17 +203,29 @@ class Sink:
                 act[2] += 1
         try:
             conn = self._connection()
-            with Watchdog(conn, self.timeout_s), conn.transaction():
+            with self.watchdog.guard(conn), conn.transaction():
                 for table, rows in rows_by_table.items():
-                    self._write_table(conn, self.tables[table], rows)
+                    self._write_table(conn, self.tables[table], rows, fast=not idempotent)
                 if dead:
                     self._copy(conn, "dead_letter", DEAD_LETTER_COLUMNS, dead)
-                self._record_activity(conn, activity)
+                pending = _merged(self._pending_activity, activity)
+                write_activity = time.monotonic() - self._activity_written >= ACTIVITY_EVERY_S
+                if write_activity:
+                    self._record_activity(conn, pending)
+        except errors.UniqueViolation:
+            if idempotent:
+                raise PermanentError("a unique key was violated on the idempotent path") from None
+            return self._write_once(items, report, idempotent=True)
         except Exception as exc:
             if is_transient(exc):
                 self.close()
                 raise TransientError(f"{type(exc).__name__}: {exc}") from exc
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+        if write_activity:
+            self._pending_activity = {}
+            self._activity_written = time.monotonic()
+        else:
+            self._pending_activity = pending
         for feed, (received, stored, rejected, _) in activity.items():
             counts = report.by_feed[feed]
             counts[0] += received
@@ -202,14 +243,10 @@ class Sink:
             for row in rows:
                 copy.write_row(row)
 
-    def _write_table(self, conn, spec: Table, rows: list[tuple]) -> None:
-        if spec.mode == "append":
-            try:
-                with conn.transaction():  # a savepoint: a duplicate undoes only this attempt
-                    self._copy(conn, spec.name, spec.columns, rows)
-                return
-            except errors.UniqueViolation:
-                pass  # something in it is stored already: take the idempotent way
+    def _write_table(self, conn, spec: Table, rows: list[tuple], *, fast: bool) -> None:
+        if spec.mode == "append" and fast:
+            self._copy(conn, spec.name, spec.columns, rows)  # UniqueViolation: the caller retries
+            return
         stage = self._staging_table(conn, spec)
         self._copy(conn, stage, spec.columns, rows)
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
@@ -237,13 +274,31 @@ class Sink:
             self._staged.add(stage)
         return stage
 
+    def flush_activity(self, *, force: bool = False) -> None:
+        """Write the activity counted since the last write, when due (or now, with `force`)."""
+        if not self._pending_activity:
+            return
+        if not force and time.monotonic() - self._activity_written < ACTIVITY_EVERY_S:
+            return
+        try:
+            conn = self._connection()
+            with self.watchdog.guard(conn), conn.transaction():
+                self._record_activity(conn, self._pending_activity)
+        except Exception as exc:
+            if is_transient(exc):
+                self.close()
+                raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+        self._pending_activity = {}
+        self._activity_written = time.monotonic()
+
     def heartbeat(self, feed: str, last_data_at: datetime | None = None) -> None:
         """A sign of life of a feed that brought nothing new (an HTTP poll answered 304, or an
         unchanged index): a feed_activity row with nothing received, so the wall knows the feed's
         poller is alive. TransientError when the database cannot take it now."""
         try:
             conn = self._connection()
-            with Watchdog(conn, self.timeout_s), conn.transaction():
+            with self.watchdog.guard(conn), conn.transaction():
                 self._record_activity(conn, {feed: [0, 0, 0, last_data_at]})
         except Exception as exc:
             if is_transient(exc):
@@ -262,6 +317,23 @@ class Sink:
                 "rejected = feed_activity.rejected + EXCLUDED.rejected, "
                 "last_data_at = GREATEST(feed_activity.last_data_at, EXCLUDED.last_data_at)",
                 [(now, feed, *counts) for feed, counts in activity.items()])
+
+
+ACTIVITY_EVERY_S = 1.0
+
+
+def _merged(pending: dict[str, list], activity: dict[str, list]) -> dict[str, list]:
+    """Activity counts of `pending` plus `activity` (a new dict: `pending` stays as it was until
+    the transaction that writes them commits)."""
+    out = {feed: list(counts) for feed, counts in pending.items()}
+    for feed, (received, stored, rejected, last) in activity.items():
+        counts = out.setdefault(feed, [0, 0, 0, None])
+        counts[0] += received
+        counts[1] += stored
+        counts[2] += rejected
+        if last is not None and (counts[3] is None or last > counts[3]):
+            counts[3] = last
+    return out
 
 
 def all_tables() -> dict[str, Table]:

@@ -29,11 +29,14 @@ from ioc import mqtt as ioc_mqtt
 from . import metrics
 from .envelope import Envelope
 from .pipeline import SUBSCRIPTIONS, Router, process
-from .sink import Sink, TransientError, all_tables, wait_backoff
+from .sink import PermanentError, Sink, TransientError, all_tables, wait_backoff
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 14 * 24 * 3600  # the broker keeps our session (and backlog) for two weeks
+# Mosquitto's count of messages it dropped at its queue/inflight limits (max_queued_messages):
+# beyond the limits a backlog is lost, and this makes it counted instead of silent.
+BROKER_DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
 
 
 @dataclass
@@ -46,6 +49,8 @@ class WorkerOptions:
     db_timeout_s: float = 10.0
     keepalive_s: int = 10
     ca_file: str | None = None
+    metrics_port: int = 0  # Prometheus metrics on this port (0: off)
+    metrics_host: str = "127.0.0.1"
 
 
 class IngestWorker:
@@ -57,12 +62,21 @@ class IngestWorker:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.connected = threading.Event()
+        # A message id names a message only on the connection that delivered it: after a
+        # reconnect the broker redelivers what was unacknowledged (same ids, or ids reused for
+        # other messages), so an ack of an earlier connection's id could acknowledge the wrong,
+        # uncommitted message. Tokens carry the connection they came on; stale ones are not acked.
+        self.connection_no = 0
+        self.ack_lock = threading.Lock()
+        self.holding = 0  # messages of the batch being written (taken out of the inbox)
         self.mqtt_url = mqtt_url
         self.client, self.address = ioc_mqtt.client(mqtt_url, self.options.client_id, manual_ack=True,
                                                     ca_file=self.options.ca_file)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.message_callback_add(BROKER_DROPPED_TOPIC, self._on_broker_dropped)
+        self.broker_dropped: int | None = None
 
     # -- paho's thread ----------------------------------------------------------------------
     def _topics(self) -> list[tuple[str, SubscribeOptions]]:
@@ -75,19 +89,38 @@ class IngestWorker:
             log.error("broker refused the connection: %s", reason_code)
             return
         log.info("connected to the broker (session present: %s)", flags.session_present)
+        with self.ack_lock:
+            self.connection_no += 1
         client.subscribe(self._topics())
+        client.subscribe(BROKER_DROPPED_TOPIC, qos=0)  # refused by a broker that hides $SYS: no harm
         self.connected.set()
         metrics.BROKER_CONNECTED.set(1)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+        with self.ack_lock:
+            self.connection_no += 1  # nothing delivered before this may be acked from now on
         self.connected.clear()
         metrics.BROKER_CONNECTED.set(0)
         if not self.stopping.is_set():
             log.warning("lost the broker (%s); paho reconnects with backoff", reason_code)
 
+    def _on_broker_dropped(self, client, userdata, msg: mqtt.MQTTMessage):
+        try:
+            dropped = int(msg.payload)
+        except ValueError:
+            return
+        if dropped > (self.broker_dropped or 0):
+            log.error("the broker has dropped %d messages at its queue limits (max_queued_messages); "
+                      "they cannot be stored", dropped)
+        self.broker_dropped = dropped
+        metrics.BROKER_DROPPED.set(dropped)
+
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage):
+        metrics.DELIVERED.inc()
+        if msg.dup:
+            metrics.REDELIVERED.inc()  # sent to us before, unacknowledged (we restarted or reconnected)
         self.inbox.append(Envelope("mqtt", msg.topic, msg.payload, datetime.now(timezone.utc),
-                                   msg.mid if msg.qos else None))
+                                   (self.connection_no, msg.mid, msg.dup) if msg.qos else None))
         if len(self.inbox) >= self.options.batch:
             self.wake.set()
 
@@ -130,10 +163,19 @@ class IngestWorker:
                 batch.append(self.inbox.popleft())
             self._write(batch)
             written += len(batch)
+        self._flush_activity(force=self.stopping.is_set())
         return written
+
+    def _flush_activity(self, force: bool = False) -> None:
+        """Feed activity counted but not yet written (it is written at most once a second)."""
+        try:
+            self.sink.flush_activity(force=force)
+        except (TransientError, PermanentError) as exc:
+            log.warning("feed activity not written yet: %s", exc)
 
     def _write(self, batch: list[Envelope]) -> None:
         feed_for = self.router.feed_for
+        self.holding = len(batch)
         items = [(env, process(env, feed_for(env.topic))) for env in batch]
         attempt = 0
         started = time.perf_counter()
@@ -148,17 +190,34 @@ class IngestWorker:
                     # the broker redelivers it to the next worker.
                     log.warning("stopping with %d messages uncommitted; the broker keeps them", len(batch))
                     self.inbox.clear()
+                    self.holding = 0
                     return
                 if attempt == 0:
                     log.warning("database unavailable, holding %d messages unacknowledged: %s", len(batch), exc)
                 wait_backoff(attempt, cap=5.0)
                 attempt += 1
+        self.holding = 0  # committed (before the acks let the broker send more: no double count)
         if attempt:
             log.info("database back after %d attempts", attempt)
+        acked = stale = redelivered = 0
         ack = self.client.ack
-        for env in batch:
-            if env.token is not None:
-                ack(env.token, 1)
+        with self.ack_lock:
+            current = self.connection_no
+            for env in batch:
+                if env.token is not None:
+                    connection_no, mid, dup = env.token
+                    redelivered += dup
+                    if connection_no == current:
+                        ack(mid, 1)
+                        acked += 1
+                    else:
+                        stale += 1
+        if redelivered:
+            log.info("committed %d redelivered messages (stored once: writes are idempotent)", redelivered)
+        if stale:
+            log.info("%d committed messages came on an earlier connection: not acknowledged, "
+                     "the broker redelivers them", stale)
+        metrics.ACKED.inc(acked)
         metrics.observe_batch(report, time.perf_counter() - started, batch)
 
     def stop(self) -> None:
@@ -170,8 +229,15 @@ def run_worker(db_url: str, mqtt_url: str, options: WorkerOptions) -> None:
     import signal
 
     worker = IngestWorker(db_url, mqtt_url, options)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    if options.metrics_port:
+        metrics.serve(options.metrics_host, options.metrics_port,
+                      pending=lambda: len(worker.inbox) + worker.holding)
+        log.info("metrics on http://%s:%d/metrics", options.metrics_host, options.metrics_port)
+    # A handler runs on the main thread, possibly while it holds `wake`'s lock inside wake.wait():
+    # stop() would then deadlock on that lock (the worker never exits). Setting `stopping` alone
+    # is safe, and enough: the writer looks at it every flush interval.
+    signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
     log.info("ingest worker %s: batches of up to %d, flush %d ms, %d in flight at most",
              options.client_id, options.batch, options.flush_ms, options.max_inflight)
     worker.run()

@@ -60,7 +60,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IOC_AUTH_PROXY_FROM", "", "Addresses of the trusted proxies (comma-separated) whose "
             "`IOC_AUTH_PROXY_HEADER` is believed."),
     Setting("IOC_LANG", "zh-TW", "Default language of the dashboard: `zh-TW` or `en`."),
-    Setting("IOC_REFRESH_MS", "2000", "How often the wall refreshes its live data, in milliseconds."),
+    Setting("IOC_REFRESH_MS", "1000", "How often the wall refreshes its live data, in milliseconds (a new level reaches every screen within about twice this)."),
     Setting("IOC_INGEST_CLIENT_ID", "ioc-ingest", "MQTT client id of the ingest worker (a persistent "
             "session: keep it fixed; a second worker needs its own)."),
     Setting("IOC_INGEST_SHARED_GROUP", "", "When set, subscribe through the MQTT shared subscription "

@@ -12,102 +12,129 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from ._common import check_lonlat, check_range, check_time, decode_json, iso, parse_time, strip_bom
+from ._common import TAIPEI, check_lonlat, check_range, check_time, decode_json, parse_time, strip_bom
 from .base import Feed, FeedError, Table
 
 
-class Vehicle(msgspec.Struct):
-    VehicleType: str | None = None
+# Only what a reading needs is decoded (msgspec skips the rest: VehicleType, LaneType, ...).
+# gc=False: these objects hold no reference cycles, so the garbage collector may skip them.
+class Vehicle(msgspec.Struct, gc=False):
     Volume: int | None = None
-    Speed: float | None = None
 
 
-class Lane(msgspec.Struct):
+class Lane(msgspec.Struct, gc=False):
     LaneID: int
     Speed: float | None = None
     Occupancy: float | None = None
-    LaneType: int | None = None
     Vehicles: list[Vehicle] = []
 
 
-class LinkFlow(msgspec.Struct):
+class LinkFlow(msgspec.Struct, gc=False):
     LinkID: str | None = None
     Lanes: list[Lane] = []
 
 
-class VDLive(msgspec.Struct):
+class VDLive(msgspec.Struct, gc=False):
     VDID: str
-    DataCollectTime: str
+    DataCollectTime: datetime  # RFC 3339, decoded in C
     Status: int = 0
     LinkFlows: list[LinkFlow] = []
     SubAuthorityCode: str | None = None
+
+
+class VDLiveLenient(VDLive, gc=False):
+    """For publishers whose time is not RFC 3339 (e.g. a space for the 'T'): the slow path."""
+
+    DataCollectTime: str
 
 
 class VDLiveEnvelope(msgspec.Struct):
     VDLives: list[VDLive]
 
 
-_single = msgspec.json.Decoder(VDLive)
-_envelope = msgspec.json.Decoder(VDLiveEnvelope)
-_many = msgspec.json.Decoder(list[VDLive])
+class VDLiveLenientEnvelope(msgspec.Struct):
+    VDLives: list[VDLiveLenient]
 
 
-def _valid(x):
-    """TDX uses negative numbers for 'no valid value'."""
-    return None if x is None or x < 0 else x
+_STRICT = (msgspec.json.Decoder(VDLive), msgspec.json.Decoder(VDLiveEnvelope), msgspec.json.Decoder(list[VDLive]))
+_LENIENT = (msgspec.json.Decoder(VDLiveLenient), msgspec.json.Decoder(VDLiveLenientEnvelope),
+            msgspec.json.Decoder(list[VDLiveLenient]))
 
 
 def _vdlive_record(vd: VDLive) -> dict:
+    """One detector's reading. TDX marks an invalid value with a negative number: that is null."""
     lanes = []
-    total_volume = 0
-    speed_weighted = 0.0
-    speed_plain = []
-    occupancies = []
+    total = 0
+    weighted = 0.0
+    speed_sum = 0.0
+    speed_n = 0
+    occ_sum = 0.0
+    occ_n = 0
     for link in vd.LinkFlows:
+        link_id = link.LinkID
         for lane in link.Lanes:
-            speed = _valid(lane.Speed)
-            occ = _valid(lane.Occupancy)
+            speed = lane.Speed
+            if speed is not None and speed < 0:
+                speed = None
+            occ = lane.Occupancy
+            if occ is not None and occ < 0:
+                occ = None
             volume = None
-            if lane.Vehicles:
-                vols = [_valid(v.Volume) for v in lane.Vehicles]
-                if any(v is not None for v in vols):
-                    volume = sum(v for v in vols if v is not None)
-            lanes.append({"link_id": link.LinkID, "lane_id": lane.LaneID, "speed_kmh": speed,
+            for vehicle in lane.Vehicles:
+                v = vehicle.Volume
+                if v is not None and v >= 0:
+                    volume = v if volume is None else volume + v
+            lanes.append({"link_id": link_id, "lane_id": lane.LaneID, "speed_kmh": speed,
                           "occupancy_pct": occ, "volume": volume})
             if speed is not None:
-                speed_plain.append(speed)
+                speed_sum += speed
+                speed_n += 1
                 if volume:
-                    speed_weighted += speed * volume
+                    weighted += speed * volume
             if volume is not None:
-                total_volume += volume
+                total += volume
             if occ is not None:
-                occupancies.append(occ)
+                occ_sum += occ
+                occ_n += 1
     # Mean speed weighted by volume (what a driver experiences); plain mean when nothing passed.
-    if total_volume and speed_weighted:
-        speed = speed_weighted / total_volume
+    if total and weighted:
+        speed = weighted / total
     else:
-        speed = sum(speed_plain) / len(speed_plain) if speed_plain else None
+        speed = speed_sum / speed_n if speed_n else None
+    when = vd.DataCollectTime
+    if isinstance(when, str):
+        when = parse_time(when, field="DataCollectTime")
+    elif when.tzinfo is None:
+        when = when.replace(tzinfo=TAIPEI)  # Taiwan's feeds mean Taiwan time
     return {
         "vd_id": vd.VDID,
-        "time": iso(parse_time(vd.DataCollectTime, field="DataCollectTime")),
+        "time": when,
         "status": vd.Status,
         "speed_kmh": None if speed is None else round(speed, 2),
-        "volume": total_volume if lanes else None,
-        "occupancy_pct": round(sum(occupancies) / len(occupancies), 2) if occupancies else None,
+        "volume": total if lanes else None,
+        "occupancy_pct": round(occ_sum / occ_n, 2) if occ_n else None,
         "lanes": lanes,
     }
 
 
+def _decode(body: bytes, decoders):
+    head = body.lstrip()[:1]
+    if head == b"[":
+        return decoders[2].decode(body)
+    if b'"VDLives"' in body:
+        return decoders[1].decode(body).VDLives
+    return [decoders[0].decode(body)]
+
+
 def parse_vdlive(payload: bytes) -> list[dict]:
     body = strip_bom(payload)
-    head = body.lstrip()[:1]
     try:
-        if head == b"[":
-            items = _many.decode(body)
-        elif b'"VDLives"' in body:
-            items = _envelope.decode(body).VDLives
-        else:
-            items = [_single.decode(body)]
+        try:
+            items = _decode(body, _STRICT)
+        except msgspec.ValidationError as exc:
+            if "DataCollectTime" not in str(exc):
+                raise
+            items = _decode(body, _LENIENT)
     except msgspec.ValidationError as exc:
         raise FeedError("validate", f"not a TDX VDLive: {exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -120,16 +147,20 @@ def parse_vdlive(payload: bytes) -> list[dict]:
 def check_vdlive(rec: dict) -> None:
     if not 0 < len(rec["vd_id"]) <= 80:
         raise FeedError("validate", "VDID must be 1-80 characters")
-    check_time(datetime.fromisoformat(rec["time"]), field="DataCollectTime")
-    check_range(rec["speed_kmh"], 0, 250, field="speed_kmh")
-    check_range(rec["occupancy_pct"], 0, 100, field="occupancy_pct")
+    check_time(rec["time"], field="DataCollectTime")
+    speed = rec["speed_kmh"]
+    if speed is not None and not 0 <= speed <= 250:
+        check_range(speed, 0, 250, field="speed_kmh")  # raises with the reason (NaN included)
+    occupancy = rec["occupancy_pct"]
+    if occupancy is not None and not 0 <= occupancy <= 100:
+        check_range(occupancy, 0, 100, field="occupancy_pct")
     if len(rec["lanes"]) > 64:
         raise FeedError("validate", "more than 64 lanes")
 
 
 def vdlive_rows(rec: dict, received_at: datetime):
-    yield "vd_reading", (datetime.fromisoformat(rec["time"]), rec["vd_id"], rec["speed_kmh"],
-                         rec["volume"], rec["occupancy_pct"], rec["status"])
+    return (("vd_reading", (rec["time"], rec["vd_id"], rec["speed_kmh"], rec["volume"], rec["occupancy_pct"],
+                            rec["status"])),)
 
 
 def parse_vd_sites(payload: bytes) -> list[dict]:
@@ -148,6 +179,19 @@ def parse_vd_sites(payload: bytes) -> list[dict]:
             if v is not None and not isinstance(v, (int, float)):
                 raise FeedError("validate", f"VDs[{i}].{name}: not a number")
         section = vd.get("RoadSection") or {}
+        links = vd.get("DetectionLinks") or []
+        if not isinstance(section, dict) or not isinstance(links, list) or \
+                not all(isinstance(link, dict) for link in links):
+            raise FeedError("validate", f"VDs[{i}]: RoadSection must be an object, DetectionLinks a list of objects")
+        texts = {"Name": vd.get("Name"), "RoadName": vd.get("RoadName"), "SubAuthorityCode": vd.get("SubAuthorityCode"),
+                 "RoadSection.Start": section.get("Start"), "RoadSection.End": section.get("End")}
+        for name, v in texts.items():
+            if v is not None and not isinstance(v, str):
+                raise FeedError("validate", f"VDs[{i}].{name}: not a string")
+        try:
+            lanes = sum(int(link.get("LaneNum") or 0) for link in links)
+        except (TypeError, ValueError, OverflowError):
+            raise FeedError("validate", f"VDs[{i}].DetectionLinks: LaneNum is not a whole number") from None
         out.append({
             "vd_id": vd["VDID"],
             "name": vd.get("Name") or vd.get("RoadName"),
@@ -155,7 +199,7 @@ def parse_vd_sites(payload: bytes) -> list[dict]:
             "section": " - ".join(s for s in (section.get("Start"), section.get("End")) if s) or None,
             "lon": lon,
             "lat": lat,
-            "lanes": sum(int(link.get("LaneNum") or 0) for link in vd.get("DetectionLinks") or []),
+            "lanes": lanes,
             "authority": vd.get("SubAuthorityCode"),
         })
     return out

@@ -29,12 +29,12 @@ def compose_config() -> dict:
 
 def test_compose_file_is_valid_and_has_every_service(compose_config):
     services = compose_config["services"]
-    assert {"db", "mqtt", "migrate", "ingest", "dashboard", "simulator"} <= set(services)
+    assert {"db", "mqtt", "migrate", "ingest", "jobs", "poll", "dashboard", "simulator"} <= set(services)
     assert services["db"]["image"].startswith("timescale/timescaledb:2.")  # pinned, not latest
     assert services["mqtt"]["image"].startswith("eclipse-mosquitto:2.")
     for name in ("db", "mqtt", "dashboard"):
         assert "healthcheck" in services[name], name
-    for name in ("migrate", "ingest", "dashboard", "simulator"):
+    for name in ("migrate", "ingest", "jobs", "poll", "dashboard", "simulator"):
         assert services[name]["build"]["context"] == str(ROOT)
 
 

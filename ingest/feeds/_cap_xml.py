@@ -8,7 +8,7 @@ nothing valid is lost. A size limit bounds memory before the parser sees a byte.
 
 from __future__ import annotations
 
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 import defusedxml
 import defusedxml.ElementTree as safe_et
@@ -17,6 +17,31 @@ from ._common import strip_bom
 from .base import FeedError
 
 MAX_PARSE_BYTES = 16 * 1024 * 1024  # `parse` (files, `ioc feeds parse`)
+# CAP nests 4 levels (alert/info/area/polygon); extensions and signatures a few more. A document
+# nested thousands deep is hostile: building and freeing such a tree takes seconds.
+MAX_DEPTH = 64
+
+
+class _TooDeep(Exception):
+    pass
+
+
+class _DepthLimitedBuilder(TreeBuilder):
+    """Stops the parse as soon as elements nest deeper than MAX_DEPTH."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+
+    def start(self, tag, attrs):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _TooDeep()
+        return super().start(tag, attrs)
+
+    def end(self, tag):
+        self.depth -= 1
+        return super().end(tag)
 
 
 def decode_xml(payload: bytes, *, max_bytes: int = MAX_PARSE_BYTES) -> Element:
@@ -30,7 +55,12 @@ def decode_xml(payload: bytes, *, max_bytes: int = MAX_PARSE_BYTES) -> Element:
     if not body:
         raise FeedError("decode", "empty document")
     try:
-        return safe_et.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser = safe_et.DefusedXMLParser(target=_DepthLimitedBuilder(), forbid_dtd=True, forbid_entities=True,
+                                          forbid_external=True)
+        parser.feed(body)
+        return parser.close()
+    except _TooDeep:
+        raise FeedError("decode", f"XML nested more than {MAX_DEPTH} elements deep") from None
     except defusedxml.DTDForbidden:
         raise FeedError("decode", "a DTD (<!DOCTYPE>) is not allowed in CAP: refused unread") from None
     except defusedxml.EntitiesForbidden as exc:

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 # Accounts and what each may do. Each publisher may write only its own topics; the ingest
 # worker reads everything; the simulator stands in for every publisher at once.
 ACCOUNTS: dict[str, list[str]] = {
-    "ingest": ["read ioc/v1/#", "read v1.0/#", "write ioc/v1/notify/#"],
+    # ...and the broker's count of messages it dropped at its queue limits (reported, never silent).
+    "ingest": ["read ioc/v1/#", "read v1.0/#", "write ioc/v1/notify/#", "read $SYS/broker/publish/messages/dropped"],
     "simulator": ["write ioc/v1/#", "write v1.0/#"],
     "pub-traffic": ["write ioc/v1/traffic/#"],
     "pub-weather": ["write ioc/v1/weather/#"],

@@ -94,4 +94,4 @@ def test_deep_nesting_is_refused_or_parsed_quickly():
     with pytest.raises(FeedError) as exc:
         FEED.parse(payload)
     assert time.perf_counter() - started < DEADLINE_S
-    assert exc.value.stage == "validate"  # well-formed, but no identifier
+    assert exc.value.stage == "decode"  # refused while parsing: nested deeper than MAX_DEPTH

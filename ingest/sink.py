@@ -114,8 +114,9 @@ class Watchdog:
 
 class Sink:
     def __init__(self, url: str, tables: dict[str, Table], *, timeout_s: float = 10.0,
-                 application_name: str = "ioc-ingest"):
+                 application_name: str = "ioc-ingest", activity_every_s: float = 0.0):
         self.url = url
+        self.activity_every_s = activity_every_s
         self.tables = tables
         self.timeout_s = timeout_s
         self.application_name = application_name
@@ -123,8 +124,9 @@ class Sink:
         self._types: dict[str, list[int]] = {}
         self._staged: set[str] = set()
         self.watchdog = Watchdog(timeout_s)
-        # Feed activity is counted per batch but written at most once a second (with a batch, or
-        # alone by `flush_activity` when idle): a statement per batch would cost more than the rows.
+        # Feed activity is counted per batch but written at most every `activity_every_s` (with a
+        # batch, or alone by `flush_activity` when idle): for the MQTT worker a statement per batch
+        # would cost more than the rows. Occasional writers (pollers, replay) write it each time.
         self._pending_activity: dict[str, list] = {}
         self._activity_written = 0.0
 
@@ -201,6 +203,7 @@ class Sink:
                 dead.append((env.received_at, res.feed, env.source, env.topic, res.stage, res.error,
                              env.payload))
                 act[2] += 1
+        staged_before = set(self._staged)  # a rolled-back transaction drops the temp tables it made
         try:
             conn = self._connection()
             with self.watchdog.guard(conn), conn.transaction():
@@ -209,14 +212,16 @@ class Sink:
                 if dead:
                     self._copy(conn, "dead_letter", DEAD_LETTER_COLUMNS, dead)
                 pending = _merged(self._pending_activity, activity)
-                write_activity = time.monotonic() - self._activity_written >= ACTIVITY_EVERY_S
+                write_activity = time.monotonic() - self._activity_written >= self.activity_every_s
                 if write_activity:
                     self._record_activity(conn, pending)
         except errors.UniqueViolation:
+            self._staged = staged_before
             if idempotent:
                 raise PermanentError("a unique key was violated on the idempotent path") from None
             return self._write_once(items, report, idempotent=True)
         except Exception as exc:
+            self._staged = staged_before
             if is_transient(exc):
                 self.close()
                 raise TransientError(f"{type(exc).__name__}: {exc}") from exc
@@ -278,7 +283,7 @@ class Sink:
         """Write the activity counted since the last write, when due (or now, with `force`)."""
         if not self._pending_activity:
             return
-        if not force and time.monotonic() - self._activity_written < ACTIVITY_EVERY_S:
+        if not force and time.monotonic() - self._activity_written < self.activity_every_s:
             return
         try:
             conn = self._connection()
@@ -317,9 +322,6 @@ class Sink:
                 "rejected = feed_activity.rejected + EXCLUDED.rejected, "
                 "last_data_at = GREATEST(feed_activity.last_data_at, EXCLUDED.last_data_at)",
                 [(now, feed, *counts) for feed, counts in activity.items()])
-
-
-ACTIVITY_EVERY_S = 1.0
 
 
 def _merged(pending: dict[str, list], activity: dict[str, list]) -> dict[str, list]:

@@ -57,7 +57,7 @@ class IngestWorker:
     def __init__(self, db_url: str, mqtt_url: str, options: WorkerOptions | None = None):
         self.options = options or WorkerOptions()
         self.router = Router()
-        self.sink = Sink(db_url, all_tables(), timeout_s=self.options.db_timeout_s)
+        self.sink = Sink(db_url, all_tables(), timeout_s=self.options.db_timeout_s, activity_every_s=1.0)
         self.inbox: deque[Envelope] = deque()
         self.wake = threading.Event()
         self.stopping = threading.Event()

@@ -40,7 +40,7 @@ ENTRY_ROLES = frozenset({access.KPI_STAFF, access.ADMIN})
 
 
 def _year_options(lang: str) -> list[dict]:
-    return [{"label": f"{year_title(y, lang)} ({y})" if lang != "en" else year_title(y, lang), "value": y}
+    return [{"label": t("kpi.year_option", lang, n=y - 1911, year=y), "value": y}
             for y in load_definitions().years]
 
 

@@ -230,10 +230,14 @@ class Screen:
         deps.raise_for_status()
         self.entry = next(e for e in deps.json() if "wall-map.figure" in e["output"])
         self.n = 0
+        # What the browser keeps between refreshes and sends back: the level its map is drawn
+        # for and the digest of each layer it shows (so only changed layers come back).
+        self.level = "normal"
+        self.drawn: dict = {}
 
     def body(self, as_of: str | None) -> dict:
         values = {"wall-tick.n_intervals": self.n, "wall-params.data": {"lang": "zh-TW", "as_of": as_of},
-                  "wall-level.data": "normal"}
+                  "wall-level.data": self.level, "wall-drawn.data": self.drawn}
 
         def deps(items):
             return [{"id": d["id"], "property": d["property"], "value": values.get(f"{d['id']}.{d['property']}")}
@@ -252,6 +256,9 @@ class Screen:
                                       "X-CSRFToken": self.client.cookies.get("_csrf_token") or ""})
         if r.status_code != 200:
             raise RuntimeError(f"refresh answered {r.status_code}: {r.text[:300]}")
+        answer = r.json().get("response", {})
+        self.level = answer.get("wall-level", {}).get("data", self.level)
+        self.drawn = answer.get("wall-drawn", {}).get("data", self.drawn)
         return len(r.content)
 
 

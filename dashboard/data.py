@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
 from collections.abc import Callable
 from typing import Any
@@ -15,12 +16,45 @@ from psycopg.rows import dict_row
 from ioc.db import pool
 
 
+_bound: ContextVar = ContextVar("bound_connection", default=None)
+
+
 class Database:
     def __init__(self, url: str, *, max_size: int = 12):
         self.pool = pool(url, min_size=2, max_size=max_size, name="ioc-dashboard")
 
+    @contextmanager
+    def connection(self):
+        """The connection bound by `bound()` (one for a whole snapshot), else one from the pool."""
+        conn = _bound.get()
+        if conn is not None:
+            yield conn
+        else:
+            with self.pool.connection() as conn:
+                yield conn
+
+    @contextmanager
+    def bound(self):
+        """Every query in this block runs on one connection: a snapshot's forty small queries
+        would otherwise each take a connection from the pool and give it back."""
+        if _bound.get() is not None:
+            yield
+            return
+        with self.pool.connection() as conn:
+            token = _bound.set(conn)
+            try:
+                yield
+            finally:
+                _bound.reset(token)
+
     def rows(self, query: str, params: dict | tuple | None = None) -> list[dict]:
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        with self.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def tuples(self, query: str, params: dict | tuple | None = None) -> list[tuple]:
+        """Rows as tuples: for the large reads of a refresh, where building dicts would cost."""
+        with self.connection() as conn, conn.cursor() as cur:
             cur.execute(query, params)
             return cur.fetchall()
 
@@ -29,7 +63,7 @@ class Database:
         return found[0] if found else None
 
     def execute(self, query: str, params: dict | tuple | None = None) -> None:
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             conn.execute(query, params)
 
     def close(self) -> None:
@@ -85,10 +119,43 @@ def shared(query):
     return run
 
 
-def with_memo(build):
-    """Call `build()` with a fresh memo for `shared` queries."""
-    token = _memo.set({})
+def with_memo(build, *, live: bool = False):
+    """Call `build()` with a fresh memo for `shared` queries; `live`: it is the live wall's
+    snapshot, whose slow-moving answers `live_for` may keep."""
+    token, live_token = _memo.set({}), _live.set(live)
     try:
         return build()
     finally:
         _memo.reset(token)
+        _live.reset(live_token)
+
+
+_live: ContextVar[bool] = ContextVar("live_snapshot", default=False)
+
+
+def live_for(seconds: float, *, changed: str):
+    """For a `(db, as_of)` query whose answer moves slowly (alerts in force, KPI figures): the
+    live wall's snapshots reuse the answer for up to `seconds`, unless the cheap query `changed`
+    (say, the newest received_at) answers differently, so new data shows at once and only a
+    lapse in time (an alert expiring) may wait that long. A moment in the past is always read."""
+
+    def wrap(query):
+        kept: dict[int, tuple] = {}  # id(db) -> (db, version, until, value)
+        lock = threading.Lock()
+
+        @functools.wraps(query)
+        def run(db, as_of):
+            if not _live.get():
+                return query(db, as_of)
+            version = db.tuples(changed)
+            hit = kept.get(id(db))
+            if hit is not None and hit[0] is db and hit[1] == version and hit[2] > time.monotonic():
+                return hit[3]
+            value = query(db, as_of)
+            with lock:
+                kept[id(db)] = (db, version, time.monotonic() + seconds, value)
+            return value
+
+        return run
+
+    return wrap

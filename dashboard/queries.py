@@ -27,5 +27,5 @@ def level(db: Database, as_of: datetime) -> dict:
     """The operational level in force at `as_of`."""
     from ioc.ops.levels import level_at
 
-    with db.pool.connection() as conn:
+    with db.connection() as conn:
         return level_at(conn, as_of)

@@ -51,7 +51,7 @@ def _run(query, db, as_of):
         return FAILED
 
 
-def build(db: Database, as_of: datetime) -> dict:
+def build(db: Database, as_of: datetime, *, live: bool = False) -> dict:
     def assemble():
         layers = {layer.id: _run(layer.query, db, as_of) for layer in all_layers() if layer.query}
         tiles = {tile.id: _run(tile.query, db, as_of) for tile in all_tiles()}
@@ -64,7 +64,8 @@ def build(db: Database, as_of: datetime) -> dict:
         return {"as_of": as_of, "level": level, "layers": layers, "tiles": tiles, "feeds": feeds,
                 "alarms": [] if found is FAILED else found}
 
-    return with_memo(assemble)
+    with db.bound():
+        return with_memo(assemble, live=live)
 
 
 def snapshot(db: Database, as_of: datetime | None) -> dict:
@@ -74,7 +75,7 @@ def snapshot(db: Database, as_of: datetime | None) -> dict:
         now = datetime.now(timezone.utc)
         moment = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
         switched = db.one("SELECT max(time) AS time FROM ops_level_change")
-        return _cache.get((moment, switched and switched["time"]), lambda: build(db, moment))
+        return _cache.get((moment, switched and switched["time"]), lambda: build(db, moment, live=True))
     moment = as_of.replace(microsecond=0)
     return _cache.get(moment, lambda: build(db, moment))
 

@@ -44,13 +44,16 @@ def connect(url: str, *, autocommit: bool = False, statement_timeout_ms: int = 3
 
 
 def pool(url: str, *, min_size: int = 1, max_size: int = 10, name: str = "ioc",
-         statement_timeout_ms: int = 10000) -> ConnectionPool:
+         statement_timeout_ms: int = 10000, check_on_get: bool = False) -> ConnectionPool:
+    """A pool of autocommit connections. Broken connections are noticed when used (and
+    replaced); `check_on_get` adds a round trip to every checkout to notice them earlier."""
     # Short queries at a steady rate: JIT compilation (seen: seconds for a millisecond query)
     # and parallel workers cost more than they save here.
     options = f"-c statement_timeout={statement_timeout_ms} -c jit=off -c max_parallel_workers_per_gather=0"
     kwargs = {**CONNECT_KWARGS, "application_name": name, "options": options, "autocommit": True}
     return ConnectionPool(url, min_size=min_size, max_size=max_size, kwargs=kwargs, name=name,
-                          open=True, timeout=10, reconnect_timeout=0, check=ConnectionPool.check_connection)
+                          open=True, timeout=10, reconnect_timeout=0,
+                          check=ConnectionPool.check_connection if check_on_get else None)
 
 
 @dataclass(frozen=True)

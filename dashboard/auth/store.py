@@ -144,16 +144,24 @@ def sign_in(conn: psycopg.Connection, secret: bytes, name: str, password: str, *
     return User(user_id, user_name, role, kind, csrf, token_hash(secret, token)), token
 
 
+SEEN_EVERY_S = 60  # a session's last_seen_at is written at most this often (not on every request)
+
+
 def session_user(conn: psycopg.Connection, secret: bytes, token: str | None) -> User | None:
     if not token or len(token) > 200:
         return None
     hashed = token_hash(secret, token)
     row = conn.execute(
-        "UPDATE app_session s SET last_seen_at = now() FROM app_user u "
-        "WHERE s.token_hash = %s AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > now() "
-        "AND u.disabled_at IS NULL RETURNING u.id, u.name, u.role, s.kind, s.csrf_token",
-        (hashed,)).fetchone()
-    return User(row[0], row[1], row[2], row[3], row[4], hashed) if row else None
+        "SELECT u.id, u.name, u.role, s.kind, s.csrf_token, s.last_seen_at < now() - make_interval(secs => %s) "
+        "FROM app_session s JOIN app_user u ON s.user_id = u.id "
+        "WHERE s.token_hash = %s AND s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL",
+        (SEEN_EVERY_S, hashed)).fetchone()
+    if row is None:
+        return None
+    if row[5]:
+        # A wall refreshing every second would otherwise write (and sync) a row every second.
+        conn.execute("UPDATE app_session SET last_seen_at = now() WHERE token_hash = %s", (hashed,))
+    return User(row[0], row[1], row[2], row[3], row[4], hashed)
 
 
 def sign_out(conn: psycopg.Connection, user: User, *, ip: str | None) -> None:

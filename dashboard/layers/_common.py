@@ -13,8 +13,6 @@ import time
 from datetime import datetime, timedelta
 from functools import cache
 
-from psycopg.rows import dict_row
-
 from ..basemap import bounds, districts
 from ..i18n import TAIPEI, t
 from .base import ALL_LEVELS
@@ -28,18 +26,12 @@ CITY_HALL = (120.6469, 24.1617)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-# The wall's queries are small and answer in a millisecond or two. For such queries, compiling
-# them (JIT, when the planner's guess of the rows is large) or starting a parallel worker costs
-# far more than running them: measured 9 s (JIT) and 45 ms (a worker) on a busy machine.
-_SMALL_QUERY = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0"
 
 
 def fetch(db, query: str, params: dict | None = None) -> list[dict]:
-    """`db.rows`, planned as the small query it is (no JIT, no parallel workers)."""
-    with db.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_SMALL_QUERY)
-        cur.execute(query, params)
-        return cur.fetchall()
+    """`db.rows`: the dashboard's pool already plans every query as the small query it is
+    (no JIT, no parallel workers; see ioc.db.pool)."""
+    return db.rows(query, params)
 
 
 def kept_for(seconds: float):

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from ingest.feeds.cap import DEFAULT_VALIDITY
 
 from ..basemap import districts
-from ..data import shared
+from ..data import live_for, shared
 from ..i18n import t
 from ._common import NORMAL, clock, district_labels, district_name, inert, legend_name, same_data_same_patch
 from ._style import BACKGROUND, SEVERITY
@@ -110,6 +110,9 @@ def ended_messages(db, messages: set[tuple], as_of: datetime) -> set[tuple]:
 
 
 @shared
+# Alerts change when a message arrives (read at once) or one expires (shown within 5 s). The
+# newest messages are within the last chunks: the check skips the others.
+@live_for(5, changed="SELECT count(*), max(received_at) FROM cap_alert WHERE sent > now() - interval '60 days'")
 def alerts_in_force(db, as_of: datetime) -> dict:
     """The CAP alerts in force over Taichung at `as_of`, as cap_alerts_in_force(as_of) has them
     (cancelled and superseded ones are not), one entry per message, and each district's most

@@ -26,7 +26,7 @@ def open_tasks(db, as_of: datetime) -> dict:
     """Tasks open at `as_of`, each in its state then (ioc.ops.tasks.open_at)."""
     from ioc.ops.tasks import open_at
 
-    with db.pool.connection() as conn:
+    with db.connection() as conn:
         return {"as_of": as_of, "rows": open_at(conn, as_of)}
 
 

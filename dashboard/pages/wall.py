@@ -9,7 +9,7 @@ from datetime import datetime
 
 import orjson
 
-from dash import Input, Output, Patch, State, ctx, dcc, html
+from dash import Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import access
@@ -42,7 +42,7 @@ def layout(lang: str | None = None, as_of: str | None = None, screen: str | None
             html.Div(id="wall-mode", className="wall-mode"),
             html.Div(className="time-travel", children=[
                 html.Label(t("wall.as_of", lang), htmlFor="tt-input"),
-                dcc.Input(id="tt-input", type="text", debounce=True, placeholder="YYYY-MM-DD HH:MM", size="16",
+                dcc.Input(id="tt-input", type="text", debounce=True, placeholder=t("wall.as_of_format", lang), size="16",
                           value=moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M") if moment else None),
                 html.Button(t("wall.back_to_live", lang), id="tt-live", n_clicks=0, className="tt-live"),
             ]),
@@ -88,18 +88,34 @@ def refresh(_n, params, drawn_level, drawn):
             apply_patches(fig, layer_id, updates)
             drawn[layer_id] = digest
 
-    tiles = []
-    for spec in all_tiles():
-        if level not in spec.levels:
-            continue
-        data = snap["tiles"].get(spec.id)
-        tiles.append(failed_tile(spec.id, lang) if data is FAILED else spec.render(data, lang, moment))
-    clock = [html.Span(fmt_date(moment, lang), className="clock-date"),
-             html.Span(fmt_time(moment, lang), className="clock-time")]
-    mode = (html.Span(t("mode.live", lang), className="badge badge-live") if as_of is None
-            else html.Span(t("mode.as_of", lang, time=fmt_time(moment, lang)), className="badge badge-past"))
-    return (fig, tiles, health.strip(snap["feeds"], lang), clock, mode, banner(snap["level"], lang, moment),
-            level, drawn)
+    tiles, strip, clock, mode, level_banner, tiles_digest = panels(snap, lang, live=as_of is None)
+    if drawn.get("_tiles") == tiles_digest:
+        tiles = no_update  # this screen shows these tiles already
+    drawn["_tiles"] = tiles_digest
+    return fig, tiles, strip, clock, mode, level_banner, level, drawn
+
+
+def panels(snap: dict, lang: str, *, live: bool) -> tuple:
+    """The tiles, health strip, clock, mode badge and level banner of a snapshot, drawn once per
+    language however many screens show it."""
+    memo = snap.setdefault("_panels", {})
+    key = (lang, live)
+    if key not in memo:
+        moment, level = snap["as_of"], snap["level"]["level"]
+        tiles = []
+        for spec in all_tiles():
+            if level not in spec.levels:
+                continue
+            data = snap["tiles"].get(spec.id)
+            tiles.append(failed_tile(spec.id, lang) if data is FAILED else spec.render(data, lang, moment))
+        clock = [html.Span(fmt_date(moment, lang), className="clock-date"),
+                 html.Span(fmt_time(moment, lang), className="clock-time")]
+        mode = (html.Span(t("mode.live", lang), className="badge badge-live") if live
+                else html.Span(t("mode.as_of", lang, time=fmt_time(moment, lang)), className="badge badge-past"))
+        digest = hashlib.blake2b(orjson.dumps(tiles, default=lambda c: c.to_plotly_json()),
+                                 digest_size=12).hexdigest()
+        memo[key] = (tiles, health.strip(snap["feeds"], lang), clock, mode, banner(snap["level"], lang, moment), digest)
+    return memo[key]
 
 
 def layer_updates(snap: dict, lang: str) -> dict[str, tuple[str, list[dict]]]:

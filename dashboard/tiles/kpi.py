@@ -27,7 +27,7 @@ from dashboard.components.kpi import (
     symbol,
     year_title,
 )
-from dashboard.data import shared
+from dashboard.data import live_for, shared
 from dashboard.i18n import t
 from ioc.kpi import store
 from ioc.kpi.rocdate import TAIPEI
@@ -38,9 +38,12 @@ NORMAL_ONLY = frozenset({"normal"})  # in an emergency the side panel belongs to
 
 
 @shared
+# Measurements come monthly or quarterly and show at once; the day changing may wait 30 s.
+@live_for(30, changed="SELECT (SELECT max(recorded_at) FROM kpi_measurement), "
+                      "(SELECT max(recorded_at) FROM project_measurement)")
 def kpi_state(db, as_of: datetime) -> dict:
     day = as_of.astimezone(TAIPEI).date()
-    with db.pool.connection() as conn:
+    with db.connection() as conn:
         evaluation = store.evaluate_stored(conn, recorded_by=as_of, today=day)
         projects = store.evaluate_stored_projects(conn, day, recorded_by=as_of)
     return {"day": day, "evaluation": evaluation, "projects": projects}

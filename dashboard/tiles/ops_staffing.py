@@ -17,7 +17,7 @@ def staffing_now(db, as_of: datetime) -> dict:
     from ioc.ops.levels import level_at
     from ioc.ops.staffing import staffing_at
 
-    with db.pool.connection() as conn:
+    with db.connection() as conn:
         return staffing_at(conn, level_at(conn, as_of)["level"], as_of)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from ..components.tile import tile
 from ..data import shared
@@ -17,13 +17,17 @@ from .base import Tile
 
 @shared
 def traffic_summary(db, as_of: datetime) -> dict:
-    rows = latest_readings(db, as_of)
-    cadence = feed("tdx-vdlive").cadence
-    fresh = [d for d in rows if d["time"] > as_of - cadence]
-    speeds = [d["speed_kmh"] for d in fresh if d["speed_kmh"] is not None]
-    return {"reporting": len(fresh), "known": len(rows),
+    data = latest_readings(db, as_of)
+    since = (as_of - feed("tdx-vdlive").cadence).timestamp()
+    fresh = [i for i, epoch in enumerate(data["epoch"]) if epoch > since]
+    speeds = [data["speed"][i] for i in fresh if data["speed"][i] is not None]
+    return {"reporting": len(fresh), "known": len(data["epoch"]),
             "mean_speed": sum(speeds) / len(speeds) if speeds else None,
-            "data_time": max((d["time"] for d in fresh), default=None)}
+            "data_time": _utc(max((data["epoch"][i] for i in fresh), default=None))}
+
+
+def _utc(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
 
 
 def _render_detectors(data: dict, lang: str, as_of: datetime):

@@ -104,7 +104,13 @@ def test_level_dispatch_acknowledgement_and_escalation(browser, db, broker, dash
     # Every refresh the wall asked for after the switch (committed within a few ms) brought the
     # new level: the wall follows at its next refresh, every IOC_REFRESH_MS (<= 2 s).
     switched_ms = switched_at.timestamp() * 1000 + 200
-    after = [r for r in wall.evaluate("() => window.wallRefreshes") if r["sent"] >= switched_ms]
+
+    def refreshes_after_switch():
+        return [r for r in wall.evaluate("() => window.wallRefreshes") if r["sent"] >= switched_ms]
+
+    # The banner may have come with a refresh sent just before the switch; wait for one sent after.
+    wait_until(refreshes_after_switch, UI_MS / 1000, message="a wall refresh sent after the switch")
+    after = refreshes_after_switch()
     assert after and all(r["level"] == "level2" for r in after), after
     wall.wait_for_selector(OPS_TILE, timeout=UI_MS)  # the level's tiles and layers
     wait_until(lambda: map_traces(wall, "tasks") and all(t["visible"] is True for t in map_traces(wall, "tasks")),

@@ -17,6 +17,7 @@ from tests.support.dashboard import start_dashboard
 from tests.support.stack import ioc_env, start_ioc, start_worker
 from tests.support.users import add_user, sign_in_page
 from tests.support.waiting import wait_until
+from tests.unit.test_kpi_evaluate import SEED_2015, write_jsonl
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -26,7 +27,7 @@ SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
 PAGES = (
     ("wall", "/wall", ".wall-tiles .tile-value"),
     ("wall-kiosk", "/wall?kiosk=1", ".level-banner"),
-    ("kpi", "/kpi", "#kpi-table"),
+    ("kpi", "/kpi?year=2015&as_of=2015-06-30", "#kpi-table"),
     ("coverage", "/coverage", "#cov-map .scatterlayer"),
     ("ops", "/ops", "#ops-board"),
 )
@@ -43,8 +44,14 @@ def drill(stack, tmp_path_factory):
     worker = start_worker(db, broker, logs / "worker.log")
     sim = start_ioc(["simulate", "--scenario", "typhoon", "--speed", "600", "--rate", "40"],
                     ioc_env(db, broker), logs / "sim.log")
-    subprocess.run([sys.executable, "-m", "ioc", "level", "set", "level2", "--reason", "颱風演練", "--drill"],
-                   env=ioc_env(db, broker), check=True, capture_output=True)
+    ioc = lambda *args: subprocess.run([sys.executable, "-m", "ioc", *args], env=ioc_env(db, broker),  # noqa: E731
+                                       check=True, capture_output=True)
+    ioc("level", "set", "level2", "--reason", "颱風演練", "--drill")
+    # The plan's first-half figures of 2015 (from the plan itself), and tasks on the board.
+    ioc("kpi", "import", str(write_jsonl(logs / "kpi.jsonl", SEED_2015)))
+    ioc("tasks", "create", "--agency", "water", "--priority", "1", "--title", "大里溪水位警戒：巡查堤防",
+        "--lon", "120.69", "--lat", "24.10")
+    ioc("tasks", "create", "--agency", "traffic", "--priority", "2", "--title", "台8線谷關段預警性封路")
     wait_until(lambda: (db.scalar("SELECT count(*) FROM cap_alert") or 0) > 0
                and (db.scalar("SELECT count(*) FROM incident") or 0) > 0, 150, 1,
                message="the drill's alerts and incidents")
@@ -79,6 +86,11 @@ def test_every_page_pictured_and_showing_what_it_must(browser, drill, size, lang
             labels = set(page.locator("#wall-map .scatterlayer g.textpoint text").all_text_contents())
             assert len([x for x in labels if x]) >= 29, f"{name}: the 29 districts"
             assert page.locator(".level-banner[data-level='level2']").count() == 1
+        if page.locator(".level-banner").count():  # in sight, not under the alarm bar
+            covered = page.evaluate("""() => { const b = document.querySelector('.level-banner').getBoundingClientRect();
+                const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+                return !(hit && hit.closest('.level-banner')); }""")
+            assert not covered, f"{name}: the level banner is hidden"
         shot = SHOTS / f"{name}-{size}-{lang}.png"
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 30_000  # a picture with something on it, not a blank page

@@ -103,7 +103,7 @@ def _traces(lang: str) -> list:
                     line=dict(color=BACKGROUND, width=0.8),
                     colorbar=dict(title=dict(text=t("legend.speed", lang), font=dict(color=LABEL)),
                                   tickfont=dict(color=LABEL), thickness=10, len=0.3, x=0.01, xanchor="left",
-                                  y=0.02, yanchor="bottom", bgcolor="rgba(11,18,32,0.7)")),
+                                  y=0.02, yanchor="bottom")),  # no box: Plotly mis-sizes it under 4K zoom
         # The labels are in the template (per language, sent once); each refresh sends numbers.
         hovertemplate=(f"%{{text}}<br>{t('tile.mean_speed', lang)}: %{{customdata[0]:.0f}} km/h"
                        f"<br>{t('unit.volume', lang)}: %{{customdata[1]}}<extra></extra>"),

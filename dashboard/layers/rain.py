@@ -77,9 +77,9 @@ def _traces(lang: str) -> list:
                         line=dict(color=BACKGROUND, width=1),
                         colorbar=dict(title=dict(text=t("layers.rain_24h", lang), font=dict(color=LABEL)),
                                       tickvals=[0, 80, 200, 350, 500], tickfont=dict(color=LABEL), thickness=10,
-                                      # bottom right, over the sea-side corner the map leaves empty
-                                      len=0.25, x=0.99, xanchor="right", y=0.02, yanchor="bottom",
-                                      bgcolor="rgba(11,18,32,0.7)")),
+                                      # bottom right, over the corner the map leaves empty; no box
+                                      # (Plotly mis-sizes a colorbar's box under the 4K zoom)
+                                      len=0.25, x=0.99, xanchor="right", y=0.02, yanchor="bottom")),
             text=[], hovertemplate="%{text}<extra></extra>"),
         # Gauges at a CWA level also say so in words, next to the marker.
         go.Scatter(x=[], y=[], mode="text", text=[], textposition="middle right", legendgroup="rain",

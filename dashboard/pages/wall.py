@@ -42,7 +42,7 @@ def layout(lang: str | None = None, as_of: str | None = None, screen: str | None
             html.Div(id="wall-mode", className="wall-mode"),
             html.Div(className="time-travel", children=[
                 html.Label(t("wall.as_of", lang), htmlFor="tt-input"),
-                dcc.Input(id="tt-input", type="text", debounce=True, placeholder=t("wall.as_of_format", lang), size="16",
+                dcc.Input(id="tt-input", type="text", debounce=True, placeholder=t("wall.as_of_format", lang), size="20",
                           value=moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M") if moment else None),
                 html.Button(t("wall.back_to_live", lang), id="tt-live", n_clicks=0, className="tt-live"),
             ]),

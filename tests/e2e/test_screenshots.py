@@ -86,6 +86,10 @@ def test_every_page_pictured_and_showing_what_it_must(browser, drill, size, lang
             labels = set(page.locator("#wall-map .scatterlayer g.textpoint text").all_text_contents())
             assert len([x for x in labels if x]) >= 29, f"{name}: the 29 districts"
             assert page.locator(".level-banner[data-level='level2']").count() == 1
+            # The whole wall on the screen, the map wider than the tiles, at either size.
+            wall, side = page.evaluate("""() => [document.querySelector('.wall').getBoundingClientRect().bottom,
+                document.querySelector('.wall-tiles').getBoundingClientRect().width]""")
+            assert wall <= height + 1 and side < 0.3 * width, f"{name}: wall bottom {wall}, tiles {side} px wide"
         if page.locator(".level-banner").count():  # in sight, not under the alarm bar
             covered = page.evaluate("""() => { const b = document.querySelector('.level-banner').getBoundingClientRect();
                 const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);

@@ -121,25 +121,24 @@ def _measurement(row: dict, defs: Definitions) -> Measurement | None:
     )
 
 
+_FILTERS = {"year": "year = %(year)s", "indicator": "indicator = %(indicator)s",
+            "project": "project = %(project)s", "until": "as_of <= %(until)s",
+            "recorded_by": "recorded_at <= %(recorded_by)s"}
+
+
+def _where(**values) -> tuple[list[str], dict]:
+    """The WHERE terms and parameters of the filters given (None: not filtered)."""
+    params = {name: value for name, value in values.items() if value is not None}
+    return [_FILTERS[name] for name in params], params
+
+
 def measurements(conn: psycopg.Connection, *, year: int | None = None, indicator: str | None = None,
                  until: date | None = None, recorded_by: datetime | None = None,
                  definitions: Definitions | None = None) -> list[Measurement]:
     """Stored measurements, oldest first (by as_of, then recorded_at): of `year` and `indicator`
     when given, with as_of on or before `until`, recorded by `recorded_by` (what was known then)."""
     defs = definitions or load_definitions()
-    where, params = [], {}
-    if year is not None:
-        where.append("year = %(year)s")
-        params["year"] = year
-    if indicator is not None:
-        where.append("indicator = %(indicator)s")
-        params["indicator"] = indicator
-    if until is not None:
-        where.append("as_of <= %(until)s")
-        params["until"] = until
-    if recorded_by is not None:
-        where.append("recorded_at <= %(recorded_by)s")
-        params["recorded_by"] = recorded_by
+    where, params = _where(year=year, indicator=indicator, until=until, recorded_by=recorded_by)
     query = _select(KPI_MEASUREMENT.name, KPI_MEASUREMENT.columns, where, "as_of, recorded_at")
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(query, params).fetchall()
@@ -152,11 +151,7 @@ def latest(conn: psycopg.Connection, year: int, as_of: date, *, recorded_by: dat
     """Per indicator, the measurement of `year` that counts on `as_of`: the latest as_of on or
     before it, then the latest recorded_at."""
     defs = definitions or load_definitions()
-    where = ["year = %(year)s", "as_of <= %(as_of)s"]
-    params: dict = {"year": year, "as_of": as_of}
-    if recorded_by is not None:
-        where.append("recorded_at <= %(recorded_by)s")
-        params["recorded_by"] = recorded_by
+    where, params = _where(year=year, until=as_of, recorded_by=recorded_by)
     query = _select(KPI_MEASUREMENT.name, KPI_MEASUREMENT.columns, where,
                     "indicator, as_of DESC, recorded_at DESC", distinct_on="indicator")
     with conn.cursor(row_factory=dict_row) as cur:
@@ -168,16 +163,7 @@ def latest(conn: psycopg.Connection, year: int, as_of: date, *, recorded_by: dat
 def project_measurements(conn: psycopg.Connection, *, project: str | None = None, until: date | None = None,
                          recorded_by: datetime | None = None) -> list[ProjectMeasurement]:
     """Stored progress of the special projects, oldest first."""
-    where, params = [], {}
-    if project is not None:
-        where.append("project = %(project)s")
-        params["project"] = project
-    if until is not None:
-        where.append("as_of <= %(until)s")
-        params["until"] = until
-    if recorded_by is not None:
-        where.append("recorded_at <= %(recorded_by)s")
-        params["recorded_by"] = recorded_by
+    where, params = _where(project=project, until=until, recorded_by=recorded_by)
     query = _select(PROJECT_MEASUREMENT.name, PROJECT_MEASUREMENT.columns, where, "as_of, recorded_at")
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(query, params).fetchall()

@@ -30,6 +30,15 @@ FIGURE = """() => {
 }"""
 
 
+# The box drawn on the map, as Dash holds it for the what-if (cov-map's selectedData.range).
+SELECTED = """() => { const find = node => {
+    if (!node || typeof node !== 'object') return null;
+    if (node.props && node.props.id === 'cov-map') return (node.props.selectedData || {}).range || null;
+    for (const key of Object.keys(node)) { const found = find(node[key]); if (found) return found; }
+    return null; };
+  return find(window.store.getState().layout); }"""
+
+
 def open_page(page, dashboard, db, lang: str = "zh-TW"):
     name = f"viewer-{lang}"
     sign_in_page(page, dashboard, name, add_user(db, name, "leadership"), path=f"/coverage?lang={lang}")
@@ -87,6 +96,8 @@ def test_the_generated_layout_choropleth_and_a_what_if_for_heping(page, dashboar
 
     # A selection on the map: a box over 梨山 in the mountains.
     box_select(page, 121.2, 24.3, 121.32, 24.2)
+    # As a user would: the button after the selection is on the page (Dash has it), not before.
+    wait_until(lambda: page.evaluate(SELECTED), 15, message="the selection known to the page")
     page.locator("#cov-whatif-selection").click()
 
     def selection_result():
@@ -94,7 +105,7 @@ def test_the_generated_layout_choropleth_and_a_what_if_for_heping(page, dashboar
         if people.count() == 0:  # the click beat the selection to the server ("select first"): again
             page.locator("#cov-whatif-selection").click()
             return None
-        value = float(people.get_attribute("data-value"))
+        value = float(people.get_attribute("data-value", timeout=2000))  # may be redrawn meanwhile
         return value if value != lost else None
 
     in_box = wait_until(selection_result, 30, 1.0, message="what-if for the selection")

@@ -179,7 +179,9 @@ def _bare_row(payload: bytes):
 
 @guarded
 def bare_child(conn, db_url: str, mqtt_url: str, client_id: str, log_path: str | None,
-               batch: int = 10_000, flush_ms: int = 25, receive_max: int = 20_000) -> None:
+               batch: int = 10_000, flush_ms: int = 25, receive_max: int = 20_000, stock: bool = True) -> None:
+    """`stock`: paho as it comes (the issue's bare loop); otherwise the worker's BufferedClient,
+    to tell what the worker's own work costs apart from what the client saves."""
     _log_to(log_path)
     import psycopg
 
@@ -188,7 +190,7 @@ def bare_child(conn, db_url: str, mqtt_url: str, client_id: str, log_path: str |
 
     inbox: deque = deque()
     wake = threading.Event()
-    client, address = ioc_mqtt.client(mqtt_url, client_id, manual_ack=True)
+    client, address = ioc_mqtt.client(mqtt_url, client_id, manual_ack=True, stock=stock)
 
     def on_connect(c, userdata, flags, rc, props=None):
         c.subscribe([(t, 1) for t in SUBSCRIPTIONS])
@@ -230,8 +232,11 @@ def bare_child(conn, db_url: str, mqtt_url: str, client_id: str, log_path: str |
                 for r in rows:
                     cp.write_row(r)
             db.commit()
-            for _, mid in take:
-                client.ack(mid, 1)
+            if stock:
+                for _, mid in take:
+                    client.ack(mid, 1)
+            else:
+                client.ack_many([mid for _, mid in take])
             progress.add(len(take))
 
     props = ioc_mqtt.connect_properties(session_expiry_s=SESSION_EXPIRY_S, receive_maximum=receive_max)
@@ -269,7 +274,7 @@ def naive_child(conn, db_url: str, mqtt_url: str, client_id: str, log_path: str 
 
     inbox: deque = deque()
     wake = threading.Event()
-    client, address = ioc_mqtt.client(mqtt_url, client_id, manual_ack=True)
+    client, address = ioc_mqtt.client(mqtt_url, client_id, manual_ack=True, stock=True)
 
     def on_connect(c, userdata, flags, rc, props=None):
         c.subscribe([(t, 1) for t in SUBSCRIPTIONS])
@@ -397,10 +402,10 @@ def publisher_child(conn, mqtt_url: str, client_id: str, base_iso: str, start: i
 class Child:
     """A spawned child speaking the protocol above."""
 
-    def __init__(self, target, *args, name: str | None = None):
+    def __init__(self, target, *args, name: str | None = None, **kwargs):
         self.conn, child_conn = CTX.Pipe()
-        self.process = CTX.Process(target=target, args=(child_conn, *args), name=name or target.__name__,
-                                   daemon=True)
+        self.process = CTX.Process(target=target, args=(child_conn, *args), kwargs=kwargs,
+                                   name=name or target.__name__, daemon=True)
         self.process.start()
         self.progress = (0, 0.0, 0.0)
         self.result: dict | None = None

@@ -106,6 +106,8 @@ def _fmt(value) -> str:
 ROWS = [
     ("ingest", "worker, 1 process (msg/s)", "ingest.worker.msgs_per_s", "bare loop (msg/s)", "ingest.bare.msgs_per_s"),
     ("ingest", "worker / bare", "ingest.ingest_vs_bare", "goal", None),
+    ("ingest", "bare loop, worker's client (msg/s)", "ingest.bare_buffered.msgs_per_s", "worker / it",
+     "ingest.ingest_vs_bare_buffered"),
     ("ingest", "worker, 1 process (msg/s)", "ingest.worker.msgs_per_s", "naive worker (msg/s)", "ingest.naive.msgs_per_s"),
     ("ingest", "worker / naive", "ingest.ingest_vs_naive", "goal", None),
     ("ingest", "2 workers, $share (msg/s)", "ingest.two_workers.msgs_per_s", "1 worker (msg/s)", "ingest.worker.msgs_per_s"),

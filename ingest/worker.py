@@ -74,8 +74,7 @@ class IngestWorker:
                                                     ca_file=self.options.ca_file)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.message_callback_add(BROKER_DROPPED_TOPIC, self._on_broker_dropped)
+        self.client.on_message = self._on_message  # (one callback: paho's per-topic ones cost a match per message)
         self.broker_dropped: int | None = None
 
     # -- paho's thread ----------------------------------------------------------------------
@@ -104,7 +103,7 @@ class IngestWorker:
         if not self.stopping.is_set():
             log.warning("lost the broker (%s); paho reconnects with backoff", reason_code)
 
-    def _on_broker_dropped(self, client, userdata, msg: mqtt.MQTTMessage):
+    def _on_broker_dropped(self, msg: mqtt.MQTTMessage):
         try:
             dropped = int(msg.payload)
         except ValueError:
@@ -116,10 +115,13 @@ class IngestWorker:
         metrics.BROKER_DROPPED.set(dropped)
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage):
+        topic = msg.topic
+        if topic == BROKER_DROPPED_TOPIC:
+            return self._on_broker_dropped(msg)
         metrics.DELIVERED.inc()
         if msg.dup:
             metrics.REDELIVERED.inc()  # sent to us before, unacknowledged (we restarted or reconnected)
-        self.inbox.append(Envelope("mqtt", msg.topic, msg.payload, datetime.now(timezone.utc),
+        self.inbox.append(Envelope("mqtt", topic, msg.payload, datetime.now(timezone.utc),
                                    (self.connection_no, msg.mid, msg.dup) if msg.qos else None))
         if len(self.inbox) >= self.options.batch:
             self.wake.set()
@@ -145,13 +147,28 @@ class IngestWorker:
         self.start()
         flush_s = self.options.flush_ms / 1000
         while not self.stopping.is_set():
-            self.wake.wait(flush_s)
-            self.wake.clear()
+            wait = self._until_due(flush_s)
+            if wait > 0:
+                self.wake.wait(wait)
+                self.wake.clear()
+                continue
             self.flush()
         self.flush()
         self.client.disconnect()
         self.client.loop_stop()
         self.sink.close()
+
+    def _until_due(self, flush_s: float) -> float:
+        """Seconds until the inbox must be written: when a batch is full, or when its oldest
+        message has waited `flush_ms` (a fixed sleep after each write would add the write's own
+        time to that wait)."""
+        inbox = self.inbox
+        if not inbox:
+            return flush_s
+        if len(inbox) >= self.options.batch:
+            return 0.0
+        waited = (datetime.now(timezone.utc) - inbox[0].received_at).total_seconds()
+        return flush_s - waited
 
     def flush(self) -> int:
         """Write everything in the inbox, batch by batch. Returns messages written."""
@@ -199,8 +216,8 @@ class IngestWorker:
         self.holding = 0  # committed (before the acks let the broker send more: no double count)
         if attempt:
             log.info("database back after %d attempts", attempt)
-        acked = stale = redelivered = 0
-        ack = self.client.ack
+        stale = redelivered = 0
+        mids = []
         with self.ack_lock:
             current = self.connection_no
             for env in batch:
@@ -208,10 +225,11 @@ class IngestWorker:
                     connection_no, mid, dup = env.token
                     redelivered += dup
                     if connection_no == current:
-                        ack(mid, 1)
-                        acked += 1
+                        mids.append(mid)
                     else:
                         stale += 1
+            self.client.ack_many(mids)
+        acked = len(mids)
         if redelivered:
             log.info("committed %d redelivered messages (stored once: writes are idempotent)", redelivered)
         if stale:

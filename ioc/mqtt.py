@@ -12,6 +12,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from .paho_speedups import BufferedClient
+
 
 @dataclass(frozen=True)
 class BrokerAddress:
@@ -33,10 +35,11 @@ def parse_url(url: str) -> BrokerAddress:
 
 
 def client(url: str, client_id: str = "", *, manual_ack: bool = False, ca_file: str | None = None,
-           ) -> tuple[mqtt.Client, BrokerAddress]:
+           stock: bool = False) -> tuple[mqtt.Client, BrokerAddress]:
+    """A paho MQTT 5 client for `url`: the buffered one (`BufferedClient`) unless `stock`."""
     address = parse_url(url)
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                    manual_ack=manual_ack)
+    cls = mqtt.Client if stock else BufferedClient
+    c = cls(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack)
     if address.username:
         c.username_pw_set(address.username, address.password)
     if address.tls:

@@ -4,15 +4,12 @@ absent = live)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
-
-import orjson
 
 from dash import Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import access
+from dashboard import access, wire
 from dashboard.components import health
 from dashboard.components.level_banner import banner
 from dashboard.components.tile import failed_tile
@@ -34,7 +31,9 @@ def layout(lang: str | None = None, as_of: str | None = None, screen: str | None
     return html.Div(className=f"wall screen-{screen}", children=[
         dcc.Store(id="wall-params", data={"lang": lang, "as_of": moment.isoformat() if moment else None}),
         dcc.Store(id="wall-level", data="normal"),  # the level the map was last drawn for
-        dcc.Store(id="wall-drawn", data={}),  # layer -> digest of the data this screen shows
+        dcc.Store(id="wall-drawn", data={}),  # layer -> digest of the data this screen's map shows
+        dcc.Store(id="wall-panels-drawn", data=None),  # digest of the tiles this screen shows
+        dcc.Store(id="wall-moment", data=None),  # set by each panel refresh: the map's turn
         dcc.Interval(id="wall-tick", interval=refresh_ms(), n_intervals=0),
         html.Header(className="wall-header", children=[
             html.H1(t("app.title", lang), className="wall-title"),
@@ -64,40 +63,50 @@ def layout(lang: str | None = None, as_of: str | None = None, screen: str | None
 access.register_page(__name__, path="/wall", roles=access.VIEWERS, layout=layout, title="臺中市智慧營運中心")
 
 
+# A refresh comes in two steps, each its own request: first the panels (tiles, health strip,
+# clock, level banner), then the map. Plotly redrawing the map is the slowest thing the browser
+# does (200-600 ms of script without a GPU); in one response it held back the tiles with it.
 @access.callback(
-    Output("wall-map", "figure"), Output("wall-tiles", "children"), Output("wall-health", "children"),
-    Output("wall-clock", "children"), Output("wall-mode", "children"), Output("wall-banner", "children"),
-    Output("wall-level", "data"), Output("wall-drawn", "data"),
-    Input("wall-tick", "n_intervals"), State("wall-params", "data"), State("wall-level", "data"),
-    State("wall-drawn", "data"),
+    Output("wall-tiles", "children"), Output("wall-health", "children"), Output("wall-clock", "children"),
+    Output("wall-mode", "children"), Output("wall-banner", "children"), Output("wall-panels-drawn", "data"),
+    Output("wall-moment", "data"),
+    Input("wall-tick", "n_intervals"), State("wall-params", "data"), State("wall-panels-drawn", "data"),
     roles=access.VIEWERS)
-def refresh(_n, params, drawn_level, drawn):
+def refresh(n, params, drawn_tiles):
     lang = lang_or_default((params or {}).get("lang"))
     as_of = parse_as_of((params or {}).get("as_of"))
     snap = snapshot(database(), as_of)
-    moment = snap["as_of"]
-    level = snap["level"]["level"]
+    tiles, strip, clock, mode, level_banner, tiles_digest = panels(snap, lang, live=as_of is None)
+    if drawn_tiles == tiles_digest:
+        tiles = no_update  # this screen shows these tiles already
+    return tiles, strip, clock, mode, level_banner, tiles_digest, {"n": n, "params": params}
 
+
+@access.callback(
+    Output("wall-map", "figure"), Output("wall-level", "data"), Output("wall-drawn", "data"),
+    Input("wall-moment", "data"), State("wall-level", "data"), State("wall-drawn", "data"),
+    roles=access.VIEWERS, prevent_initial_call=True)
+def refresh_map(moment, drawn_level, drawn):
+    params = (moment or {}).get("params") or {}
+    lang = lang_or_default(params.get("lang"))
+    snap = snapshot(database(), parse_as_of(params.get("as_of")))
+    level = snap["level"]["level"]
     # A new level reconfigures the map (its layers for that level); otherwise only the layers
     # whose data changed since this screen last drew them are sent.
     redraw = level != drawn_level
     fig = base_map(lang, level) if redraw else Patch()
     drawn = {} if redraw else dict(drawn or {})
-    for layer_id, (digest, updates) in layer_updates(snap, lang).items():
+    for layer_id, (digest, updates, encoded) in layer_updates(snap, lang).items():
         if drawn.get(layer_id) != digest:
-            apply_patches(fig, layer_id, updates)
+            apply_patches(fig, layer_id, updates if redraw else encoded)
             drawn[layer_id] = digest
-
-    tiles, strip, clock, mode, level_banner, tiles_digest = panels(snap, lang, live=as_of is None)
-    if drawn.get("_tiles") == tiles_digest:
-        tiles = no_update  # this screen shows these tiles already
-    drawn["_tiles"] = tiles_digest
-    return fig, tiles, strip, clock, mode, level_banner, level, drawn
+    # Plain data and shared, already-encoded parts only: Dash's encoder takes its fast path.
+    return (fig if redraw else wire.plain(fig)), level, drawn
 
 
 def panels(snap: dict, lang: str, *, live: bool) -> tuple:
-    """The tiles, health strip, clock, mode badge and level banner of a snapshot, drawn once per
-    language however many screens show it."""
+    """The tiles, health strip, clock, mode badge and level banner of a snapshot, drawn and
+    encoded once per language however many screens show it."""
     memo = snap.setdefault("_panels", {})
     key = (lang, live)
     if key not in memo:
@@ -112,15 +121,15 @@ def panels(snap: dict, lang: str, *, live: bool) -> tuple:
                  html.Span(fmt_time(moment, lang), className="clock-time")]
         mode = (html.Span(t("mode.live", lang), className="badge badge-live") if live
                 else html.Span(t("mode.as_of", lang, time=fmt_time(moment, lang)), className="badge badge-past"))
-        digest = hashlib.blake2b(orjson.dumps(tiles, default=lambda c: c.to_plotly_json()),
-                                 digest_size=12).hexdigest()
-        memo[key] = (tiles, health.strip(snap["feeds"], lang), clock, mode, banner(snap["level"], lang, moment), digest)
+        tiles_json = wire.encoded(tiles)
+        parts = (health.strip(snap["feeds"], lang), clock, mode, banner(snap["level"], lang, moment))
+        memo[key] = (wire.shared(tiles_json), *(wire.shared(wire.encoded(p)) for p in parts), wire.digest(tiles_json))
     return memo[key]
 
 
-def layer_updates(snap: dict, lang: str) -> dict[str, tuple[str, list[dict]]]:
-    """Each layer's trace updates for a snapshot and language, with a digest, computed once per
-    snapshot however many screens show it."""
+def layer_updates(snap: dict, lang: str) -> dict[str, tuple[str, list[dict], list[dict]]]:
+    """Each layer's trace updates for a snapshot and language: (digest, the updates, the same
+    with every value already encoded), computed once per snapshot however many screens show it."""
     memo = snap.setdefault("_updates", {})
     if lang not in memo:
         found = {}
@@ -128,9 +137,16 @@ def layer_updates(snap: dict, lang: str) -> dict[str, tuple[str, list[dict]]]:
             data = snap["layers"].get(layer.id)
             if layer.patch is not None and data is not None and data is not FAILED:
                 updates = layer.patch(data, lang)
-                digest = hashlib.blake2b(orjson.dumps(updates, default=str, option=orjson.OPT_SERIALIZE_NUMPY),
-                                         digest_size=12).hexdigest()
-                found[layer.id] = (digest, updates)
+                chunks: list[bytes] = []
+                encoded = []
+                for update in updates:
+                    trace = {}
+                    for path, value in update.items():
+                        value_json = wire.encoded(value)
+                        chunks += (path.encode(), value_json)
+                        trace[path] = wire.shared(value_json)
+                    encoded.append(trace)
+                found[layer.id] = (wire.digest(*chunks), updates, encoded)
         memo[lang] = found
     return memo[lang]
 

@@ -104,19 +104,51 @@ class TTLCache:
 _memo: ContextVar[dict | None] = ContextVar("snapshot_memo", default=None)
 
 
+class _Once:
+    """A value computed by the first thread that asks; the others wait for it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.done = False
+        self.value = self.error = None
+
+    def get(self, compute):
+        with self.lock:
+            if not self.done:
+                try:
+                    self.value = compute()
+                except Exception as exc:  # noqa: BLE001 - every asker gets the same failure
+                    self.error = exc
+                self.done = True
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+_memo_lock = threading.Lock()
+
+
 def shared(query):
-    """Run a `(db, as_of)` query once per snapshot, however many layers and tiles ask for it."""
+    """Run a `(db, as_of)` query once per snapshot, however many layers and tiles ask for it
+    (from however many of the snapshot's threads)."""
 
     @functools.wraps(query)
     def run(db, as_of):
         memo = _memo.get()
         if memo is None:
             return query(db, as_of)
-        if query not in memo:
-            memo[query] = query(db, as_of)
-        return memo[query]
+        with _memo_lock:
+            once = memo.get(query)
+            if once is None:
+                once = memo[query] = _Once()
+        return once.get(lambda: query(db, as_of))
 
     return run
+
+
+def unbound():
+    """Forget this context's bound connection (for a thread that runs part of a snapshot on its own)."""
+    _bound.set(None)
 
 
 def with_memo(build, *, live: bool = False):

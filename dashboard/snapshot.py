@@ -3,14 +3,17 @@ assembled once per moment and shared by all screens asking for it (cached one se
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from ingest.feeds import all_feeds
 
 from . import queries
 from .alarms import current_alarms
-from .data import Database, TTLCache, with_memo
+from .data import Database, TTLCache, unbound, with_memo
 from .layers import all_layers
 from .tiles import all_tiles
 
@@ -51,10 +54,52 @@ def _run(query, db, as_of):
         return FAILED
 
 
+# A snapshot's queries run on two connections at once: much of their time is the database's
+# (a round trip each), and the database has a core to spare meanwhile.
+QUERY_THREADS = 2
+_helpers = ThreadPoolExecutor(max_workers=4 * (QUERY_THREADS - 1), thread_name_prefix="wall-query")
+
+
+_cost: dict = {}  # job -> seconds its last run took: to give each thread an even share
+
+
+def _timed(key, query, db, as_of):
+    started = time.perf_counter()
+    value = _run(query, db, as_of)
+    _cost[key] = time.perf_counter() - started
+    return key, value
+
+
+def _run_all(db: Database, as_of: datetime, jobs: list) -> dict:
+    """(key, query) jobs split over QUERY_THREADS connections (this thread's, and helper threads'
+    with their own), the slowest first, each to the thread with the least to do; a query several
+    layers share still runs once (`data.shared`)."""
+    chunks: list[list] = [[] for _ in range(QUERY_THREADS)]
+    loads = [0.0] * QUERY_THREADS
+    for key, query in sorted(jobs, key=lambda job: -_cost.get(job[0], 0.0)):
+        i = loads.index(min(loads))
+        chunks[i].append((key, query))
+        loads[i] += _cost.get(key, 0.0)
+
+    def part(chunk):
+        unbound()
+        with db.bound():
+            return [_timed(key, query, db, as_of) for key, query in chunk]
+
+    others = [_helpers.submit(contextvars.copy_context().run, part, chunk) for chunk in chunks[1:]]
+    found = [_timed(key, query, db, as_of) for key, query in chunks[0]]
+    for future in others:
+        found += future.result()
+    return dict(found)
+
+
 def build(db: Database, as_of: datetime, *, live: bool = False) -> dict:
     def assemble():
-        layers = {layer.id: _run(layer.query, db, as_of) for layer in all_layers() if layer.query}
-        tiles = {tile.id: _run(tile.query, db, as_of) for tile in all_tiles()}
+        jobs = [(("layer", layer.id), layer.query) for layer in all_layers() if layer.query]
+        jobs += [(("tile", tile.id), tile.query) for tile in all_tiles()]
+        found = _run_all(db, as_of, jobs)
+        layers = {key[1]: value for key, value in found.items() if key[0] == "layer"}
+        tiles = {key[1]: value for key, value in found.items() if key[0] == "tile"}
         activity = queries.feed_activity(db, as_of, list(all_feeds()))
         feeds = feed_states(activity, as_of)
         found = _run(lambda d, t: current_alarms(d, t, feeds), db, as_of)

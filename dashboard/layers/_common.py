@@ -34,10 +34,11 @@ def fetch(db, query: str, params: dict | None = None) -> list[dict]:
     return db.rows(query, params)
 
 
-def kept_for(seconds: float):
+def kept_for(seconds: float, *, changed: str | None = None):
     """For a `(db, as_of)` query of places that change a few times a year (camera sites, the
     shelter list): the answer is kept `seconds` per database and shown at every `as_of`, so
-    the wall does not read and convert the same thousand rows every refresh."""
+    the wall does not read and convert the same thousand rows every refresh. With `changed`,
+    a cheap query (say, count and newest time), a change it shows is read at once."""
 
     def wrap(query):
         kept: dict[int, tuple] = {}
@@ -45,14 +46,15 @@ def kept_for(seconds: float):
 
         @functools.wraps(query)
         def run(db, as_of):
+            version = db.tuples(changed) if changed else None
             hit = kept.get(id(db))
-            if hit is not None and hit[0] is db and hit[1] > time.monotonic():
+            if hit is not None and hit[0] is db and hit[1] > time.monotonic() and hit[3] == version:
                 return hit[2]
             value = query(db, as_of)
             with lock:
                 if len(kept) > 8:  # one database in service; tests make more
                     kept.clear()
-                kept[id(db)] = (db, time.monotonic() + seconds, value)
+                kept[id(db)] = (db, time.monotonic() + seconds, value, version)
             return value
 
         return run

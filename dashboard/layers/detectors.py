@@ -18,9 +18,10 @@ SPEED_MAX = 80
 WINDOW = timedelta(minutes=10)
 
 
-@kept_for(60)
+@kept_for(60, changed="SELECT count(*), max(time) FROM vd_site")
 def detector_sites(db, as_of: datetime) -> dict[str, tuple]:
-    """vd_id -> (lon, lat, name): sites change rarely; kept a minute rather than joined per refresh."""
+    """vd_id -> (lon, lat, name): sites change rarely; kept rather than joined per refresh, and
+    read again as soon as a site is added or changed (a new detector shows at its first reading)."""
     return {r[0]: (r[1], r[2], r[3]) for r in db.tuples(
         "SELECT vd_id, lon, lat, name FROM vd_site WHERE lon IS NOT NULL AND lat IS NOT NULL")}
 

@@ -423,3 +423,24 @@ def test_operational_layers_and_the_incident_list(db, worker, publisher, app_db)
     assert {r["bts_id"]: r["status"] for r in snapshot_at(app_db, t0 - timedelta(minutes=5))["layers"]["bts"]["rows"]
             } == {"B1": "down", "B2": "degraded"}
     assert snapshot_at(app_db, t0 - timedelta(minutes=10))["layers"]["bts"]["rows"] == []  # B1 still up
+
+
+# --- detectors ----------------------------------------------------------------------------------
+
+def test_a_detector_registered_meanwhile_shows_at_its_first_reading(db, app_db):
+    """Detector sites are kept between refreshes (they change rarely), but a site added or
+    changed is read again at once: a new detector must not wait a minute to appear."""
+    def add(vd_id: str, lon: float) -> None:
+        t = now()
+        db.query("INSERT INTO vd_site (vd_id, name, lon, lat, lanes, time) VALUES (%s, %s, %s, 24.15, 2, %s) "
+                 "RETURNING vd_id", (vd_id, vd_id, lon, t))
+        db.query("INSERT INTO vd_reading (time, vd_id, speed_kmh, volume, occupancy_pct, status) "
+                 "VALUES (%s, %s, 42, 10, 5, 0) RETURNING vd_id", (t - timedelta(seconds=30), vd_id))
+
+    def shown() -> list[str]:
+        return snapshot_at(app_db, now())["layers"]["detectors"]["vd_id"]
+
+    add("VD-KEPT-1", 120.68)
+    assert shown() == ["VD-KEPT-1"]
+    add("VD-KEPT-2", 120.69)
+    assert shown() == ["VD-KEPT-1", "VD-KEPT-2"]  # not a minute later: at the next snapshot

@@ -113,16 +113,24 @@ def build(db: Database, as_of: datetime, *, live: bool = False) -> dict:
         return with_memo(assemble, live=live)
 
 
-def snapshot(db: Database, as_of: datetime | None) -> dict:
+def snapshot(db: Database, as_of: datetime | None, *, live_key: tuple | None = None) -> dict:
+    """The snapshot at `as_of`, or live (None). `live_key`: a live snapshot's own `key`, to get
+    that very snapshot again (the wall's map, drawn right after its panels) without asking the
+    database which one is current."""
     if as_of is None:
-        # Live: now rounded up to the second, and a level switch starts a new cache entry, so
-        # every screen shows a switch at its next refresh (issue 6: within 2 seconds).
-        now = datetime.now(timezone.utc)
-        moment = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
-        switched = db.one("SELECT max(time) AS time FROM ops_level_change")
-        return _cache.get((moment, switched and switched["time"]), lambda: build(db, moment, live=True))
+        key = live_key or _live_key(db)
+        return _cache.get(key, lambda: {**build(db, key[0], live=True), "key": key})
     moment = as_of.replace(microsecond=0)
     return _cache.get(moment, lambda: build(db, moment))
+
+
+def _live_key(db: Database) -> tuple:
+    # Now rounded up to the second, and a level switch starts a new cache entry, so every
+    # screen shows a switch at its next refresh (issue 6: within 2 seconds).
+    now = datetime.now(timezone.utc)
+    moment = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
+    switched = db.one("SELECT max(time) AS time FROM ops_level_change")
+    return moment, switched and switched["time"]
 
 
 def parse_as_of(value: str | None) -> datetime | None:

@@ -79,7 +79,10 @@ def refresh(n, params, drawn_tiles):
     tiles, strip, clock, mode, level_banner, tiles_digest = panels(snap, lang, live=as_of is None)
     if drawn_tiles == tiles_digest:
         tiles = no_update  # this screen shows these tiles already
-    return tiles, strip, clock, mode, level_banner, tiles_digest, {"n": n, "params": params}
+    # The map draws this very snapshot: a live one is named by its key (moment, level switch).
+    key = snap.get("key")
+    shown = [t.isoformat() if t else None for t in key] if key else None
+    return tiles, strip, clock, mode, level_banner, tiles_digest, {"n": n, "params": params, "live_key": shown}
 
 
 @access.callback(
@@ -89,7 +92,9 @@ def refresh(n, params, drawn_tiles):
 def refresh_map(moment, drawn_level, drawn):
     params = (moment or {}).get("params") or {}
     lang = lang_or_default(params.get("lang"))
-    snap = snapshot(database(), parse_as_of(params.get("as_of")))
+    shown = (moment or {}).get("live_key")
+    live_key = tuple(datetime.fromisoformat(t) if t else None for t in shown) if shown else None
+    snap = snapshot(database(), parse_as_of(params.get("as_of")), live_key=live_key)
     level = snap["level"]["level"]
     # A new level reconfigures the map (its layers for that level); otherwise only the layers
     # whose data changed since this screen last drew them are sent.

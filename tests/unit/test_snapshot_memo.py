@@ -55,3 +55,23 @@ def test_a_failing_shared_query_fails_alike_for_every_asker_and_runs_once():
 
     with_memo(build)
     assert calls == [1]
+
+
+def test_the_map_gets_the_panels_live_snapshot_again_without_asking_the_database(monkeypatch):
+    from dashboard import snapshot as snapshots
+
+    builds = []
+    monkeypatch.setattr(snapshots, "build", lambda db, moment, live=False: builds.append(moment) or {"as_of": moment})
+
+    class Database:  # which snapshot is current: the newest second and the last level switch
+        def one(self, query):
+            assert "ops_level_change" in query
+            return {"time": None}
+
+    class Unreachable:
+        def one(self, query):
+            raise AssertionError("asked the database again")
+
+    panels = snapshots.snapshot(Database(), None)
+    mapped = snapshots.snapshot(Unreachable(), None, live_key=panels["key"])
+    assert mapped is panels and len(builds) == 1

@@ -5,7 +5,10 @@ Draining a QoS 1 backlog with nothing else to do, on a 2-core VM, stock paho spe
 of Python per message. Where it went, and what changes here:
 - four small `recv` calls and a `select` per packet: `BufferedSocket` serves them from one large
   read and tells paho's loop, through the `pending()` protocol paho already uses for TLS sockets,
-  that more is waiting;
+  that more is waiting; a packet that lies whole in that buffer is cut out of it at once and
+  handed to paho's own packet handler (`_packet_read`), one split across reads goes paho's way;
+- paho matches every incoming topic against its per-topic callbacks (`message_callback_add`)
+  even when there are none: `_handle_on_message` skips the match then;
 - a socket wake-up and a `send` per PUBACK: `BufferedClient.ack_many` queues a batch's PUBACKs
   as one write (the same bytes, in the same order);
 - `Properties(...)`, built for every PUBLISH and PUBACK under MQTT 5, rebuilt two 27-entry tables
@@ -20,6 +23,7 @@ from __future__ import annotations
 import struct
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -51,6 +55,28 @@ class BufferedSocket:
         self._data, self._pos = data, end
         return data[pos:end]
 
+    def take_packet(self) -> tuple[int, bytes, bytes] | None:
+        """The next MQTT packet if it lies whole in the buffer: (its first byte, its remaining
+        length's bytes, the rest); None otherwise (and nothing is taken)."""
+        data, pos = self._data, self._pos
+        end = len(data)
+        i = pos + 1
+        length = shift = 0
+        while True:
+            if i >= end or shift > 21:  # not all here, or over 4 length bytes (paho refuses those)
+                return None
+            byte = data[i]
+            i += 1
+            length |= (byte & 127) << shift
+            if byte < 128:
+                break
+            shift += 7
+        stop = i + length
+        if stop > end:
+            return None
+        self._pos = stop
+        return data[pos], data[pos + 1:i], data[i:stop]
+
     def pending(self) -> int:
         inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
         return len(self._data) - self._pos + inner
@@ -79,6 +105,45 @@ class BufferedClient(mqtt.Client):
                 break
             rc = super().loop_read(max_packets)
         return rc
+
+    def _packet_read(self) -> mqtt.MQTTErrorCode:
+        sock = self._sock
+        if self._in_packet["command"] == 0 and isinstance(sock, BufferedSocket):
+            whole = sock.take_packet()
+            if whole is not None:
+                return self._handle_whole_packet(*whole)
+        return super()._packet_read()
+
+    def _handle_whole_packet(self, command: int, length_bytes: bytes, body: bytes) -> mqtt.MQTTErrorCode:
+        """What paho's `_packet_read` does once it has read a whole packet: its state filled in
+        as paho fills it, its handler, the state reset, the time of the last bytes noted."""
+        self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": list(length_bytes),
+                           "remaining_mult": 128 ** len(length_bytes), "remaining_length": len(body),
+                           "packet": body, "to_process": 0, "pos": 0}
+        try:
+            rc = self._packet_handle()
+        except MalformedPacket as exc:
+            self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
+            rc = mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL
+        self._in_packet = {"command": 0, "have_remaining": 0, "remaining_count": [], "remaining_mult": 1,
+                           "remaining_length": 0, "packet": bytearray(b""), "to_process": 0, "pos": 0}
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        return rc
+
+    def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
+        if self._on_message_filtered._root._children:  # per-topic callbacks: paho's way
+            return super()._handle_on_message(message)
+        with self._callback_mutex:
+            on_message = self.on_message
+        if on_message:
+            with self._in_callback_mutex:
+                try:
+                    on_message(self, self._userdata, message)
+                except Exception as err:
+                    self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                    if not self.suppress_exceptions:
+                        raise
 
     def ack_many(self, mids: list[int]) -> None:
         """Acknowledge QoS 1 messages (manual_ack) in one queued write, in the order given

@@ -62,38 +62,29 @@ _LENIENT = (msgspec.json.Decoder(VDLiveLenient), msgspec.json.Decoder(VDLiveLeni
 
 
 def _vdlive_record(vd: VDLive) -> dict:
-    """One detector's reading. TDX marks an invalid value with a negative number: that is null."""
-    lanes = []
-    total = 0
-    weighted = 0.0
-    speed_sum = 0.0
-    speed_n = 0
-    occ_sum = 0.0
-    occ_n = 0
+    """One detector's reading, from its lanes. TDX marks an invalid value with a negative
+    number: that is no value (a lane's volume is the sum of its valid vehicle-class volumes)."""
+    lanes = counted = total = speed_n = occ_n = 0
+    weighted = speed_sum = occ_sum = 0.0
     for link in vd.LinkFlows:
-        link_id = link.LinkID
         for lane in link.Lanes:
-            speed = lane.Speed
-            if speed is not None and speed < 0:
-                speed = None
-            occ = lane.Occupancy
-            if occ is not None and occ < 0:
-                occ = None
+            lanes += 1
             volume = None
             for vehicle in lane.Vehicles:
                 v = vehicle.Volume
                 if v is not None and v >= 0:
                     volume = v if volume is None else volume + v
-            lanes.append({"link_id": link_id, "lane_id": lane.LaneID, "speed_kmh": speed,
-                          "occupancy_pct": occ, "volume": volume})
-            if speed is not None:
+            if volume is not None:
+                total += volume
+                counted += 1
+            speed = lane.Speed
+            if speed is not None and speed >= 0:
                 speed_sum += speed
                 speed_n += 1
                 if volume:
                     weighted += speed * volume
-            if volume is not None:
-                total += volume
-            if occ is not None:
+            occ = lane.Occupancy
+            if occ is not None and occ >= 0:
                 occ_sum += occ
                 occ_n += 1
     # Mean speed weighted by volume (what a driver experiences); plain mean when nothing passed.
@@ -111,7 +102,7 @@ def _vdlive_record(vd: VDLive) -> dict:
         "time": when,
         "status": vd.Status,
         "speed_kmh": None if speed is None else round(speed, 2),
-        "volume": total if lanes else None,
+        "volume": total if counted else None,
         "occupancy_pct": round(occ_sum / occ_n, 2) if occ_n else None,
         "lanes": lanes,
     }
@@ -154,7 +145,7 @@ def check_vdlive(rec: dict) -> None:
     occupancy = rec["occupancy_pct"]
     if occupancy is not None and not 0 <= occupancy <= 100:
         check_range(occupancy, 0, 100, field="occupancy_pct")
-    if len(rec["lanes"]) > 64:
+    if rec["lanes"] > 64:
         raise FeedError("validate", "more than 64 lanes")
 
 

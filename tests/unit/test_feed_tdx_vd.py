@@ -40,7 +40,7 @@ def test_recorded_vdlive_answer_parses_to_complete_readings():
     # Lane volumes: 39 + 31 + 17 = 87 vehicles; speed weighted by volume.
     assert first["volume"] == 87
     assert first["speed_kmh"] == pytest.approx((90 * 39 + 101 * 31 + 86 * 17) / 87, abs=0.01)
-    assert [lane["volume"] for lane in first["lanes"]] == [39, 31, 17]
+    assert first["lanes"] == 3
     assert first["occupancy_pct"] == pytest.approx((12 + 10 + 7) / 3, abs=0.01)
 
 
@@ -67,7 +67,8 @@ def test_negative_values_mean_no_value_not_a_reading():
                                     "Vehicles": [{"VehicleType": "S", "Volume": -99}]}]}]})
     record = VDLIVE.parse(payload)[0]
     assert record["speed_kmh"] is None and record["occupancy_pct"] is None
-    assert record["lanes"][0]["volume"] is None
+    assert record["volume"] is None  # no lane counted a vehicle: no value, not zero vehicles
+    assert record["lanes"] == 1
 
 
 def test_a_time_without_offset_is_taiwan_time_and_a_space_is_accepted():
@@ -110,3 +111,13 @@ def test_parse_raises_nothing_but_feed_errors_on_arbitrary_bytes(data):
             feed.parse(data)
         except FeedError:
             pass
+
+
+def test_a_detector_with_more_lanes_than_a_road_has_is_refused_by_the_live_check():
+    lane = {"LaneID": 0, "Speed": 50, "Occupancy": 10, "Vehicles": [{"VehicleType": "S", "Volume": 3}]}
+    payload = orjson.dumps({"VDID": "V1", "DataCollectTime": datetime.now(timezone.utc).isoformat(),
+                            "LinkFlows": [{"LinkID": "L", "Lanes": [lane] * 65}]})
+    record = VDLIVE.parse(payload)[0]
+    assert (record["lanes"], record["volume"], record["speed_kmh"]) == (65, 195, 50)
+    with pytest.raises(FeedError, match="more than 64 lanes"):
+        VDLIVE.check(record)

@@ -33,6 +33,13 @@ FRESH_S = 120  # tdx-vdlive's cadence: how long a reading keeps its detector "re
 TILE = "[id='{\"id\":\"detectors\",\"type\":\"tile\"}'] .tile-value"
 WATCH = """(expected) => {
     window.__seen = null;
+    if (!window.__tasks) {  // the browser's long tasks (> 50 ms), to see what held a change back
+        window.__tasks = [];
+        new PerformanceObserver(list => {
+            for (const e of list.getEntries())
+                window.__tasks.push([performance.timeOrigin + e.startTime, e.duration]);
+        }).observe({type: 'longtask'});
+    }
     const tile = () => document.querySelector(%r);
     const obs = new MutationObserver(() => {
         const el = tile();
@@ -66,6 +73,7 @@ def trials(ctx, browser, dash, user, worker: Child, publisher: Publisher, prefix
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-TW", timezone_id="Asia/Taipei")
     page = context.new_page()
     visible, commit, failed = [], [], 0
+    per_trial: list[dict] = []  # each trial's figures, to see what an outlier was made of
     phases: dict[str, list[float]] = {"tick_wait": [], "server": [], "browser": []}
     refreshes: list[tuple[float, float]] = []  # (request start, response end), epoch seconds
 
@@ -110,11 +118,20 @@ def trials(ctx, browser, dash, user, worker: Child, publisher: Publisher, prefix
                 # Where it went: waiting for the next refresh after the commit, the server's
                 # answer, and the browser applying it (the first refresh that started after it).
                 after = [r for r in refreshes if r[0] >= last_commit and r[1] <= seen + 0.05]
+                tasks = page.evaluate("() => window.__tasks || []")
+                during = [d for t0, d in tasks if t0 / 1000 < seen and t0 / 1000 + d / 1000 > sent]
+                trial = {"visible_ms": round(visible[-1]), "commit_ms": round(commit[-1]),
+                         "longest_task_ms": round(max(during, default=0)), "long_tasks": len(during)}
                 if after:
                     start, end = min(after)
                     phases["tick_wait"].append((start - last_commit) * 1000)
                     phases["server"].append((end - start) * 1000)
                     phases["browser"].append((seen - end) * 1000)
+                    before_it = [r[0] for r in refreshes if r[0] < start]
+                    trial.update(wait_ms=round((start - last_commit) * 1000), server_ms=round((end - start) * 1000),
+                                 browser_ms=round((seen - end) * 1000), refreshes_until_seen=len(after),
+                                 tick_gap_ms=round((start - max(before_it)) * 1000) if before_it else None)
+                per_trial.append(trial)
             except Exception as exc:  # noqa: BLE001 - one lost trial is reported, not fatal
                 failed += 1
                 try:
@@ -127,7 +144,7 @@ def trials(ctx, browser, dash, user, worker: Child, publisher: Publisher, prefix
     finally:
         context.close()
     return {"visible": visible, "commit": commit, "failed": failed, "committed": committed, "last_publish": last,
-            "phases": {k: _stats(v) for k, v in phases.items()}}
+            "phases": {k: _stats(v) for k, v in phases.items()}, "per_trial": per_trial}
 
 
 def _stats(values: list[float]) -> dict:
@@ -185,6 +202,7 @@ def run(ctx) -> dict:
                 out["commit_p95_ms"] = out["commit"].get("p95_ms")
                 out["failed_trials"] = a["failed"]
                 out["phases"] = a["phases"]
+                out["per_trial"] = a["per_trial"]
                 if ctx.full:
                     fast_ms = max(250, default_ms // 2)
                     fast = Dashboard(ctx, db, "dashboard-fast.log", IOC_REFRESH_MS=str(fast_ms))

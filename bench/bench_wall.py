@@ -19,6 +19,7 @@ The dashboard is left running for the end-to-end benchmark.
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import threading
@@ -110,6 +111,7 @@ def _screens(call, seconds: float, screens: int = SCREENS) -> tuple[list[float],
 
 
 def in_process(ctx, db_url: str, repeats: int, seconds: float) -> dict:
+    from dashboard.app import freeze_start_up_objects
     from dashboard.data import Database, with_memo
     from dashboard.layers import all_layers
     from dashboard.snapshot import build, snapshot
@@ -119,17 +121,12 @@ def in_process(ctx, db_url: str, repeats: int, seconds: float) -> dict:
     try:
         for _ in range(3):
             build(db, _live())  # warm: connections, plans, caches of the registries
-        single = []
-        refresh = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            snap = build(db, _live())
-            t1 = time.perf_counter()
-            size = render(snap)
-            t2 = time.perf_counter()
-            single.append((t1 - t0) * 1000)
-            refresh.append((t2 - t0) * 1000)
-            time.sleep(0.02)
+        # First as a process that never froze its start-up objects (the baseline), then as
+        # `ioc dashboard` serves: frozen (see dashboard.app.freeze_start_up_objects).
+        unfrozen, _, gc_unfrozen = _builds(db, repeats, build, render)
+        freeze_start_up_objects()
+        single, refresh, gc_full = _builds(db, repeats, build, render)
+        size = render(build(db, _live()))
         # Where the time goes: each query alone (no memo, so a shared query is counted in full).
         per_query = {}
         for kind, items in (("layer", [(x.id, x.query) for x in all_layers() if x.query]),
@@ -148,7 +145,7 @@ def in_process(ctx, db_url: str, repeats: int, seconds: float) -> dict:
                     per_query[f"{kind}:{name}"] = round(float(np.median(ms)), 2)
         slowest = dict(sorted(((k, v) for k, v in per_query.items() if isinstance(v, float)),
                               key=lambda kv: -kv[1])[:8])
-        ctx.say(f"wall: build p95 {_p(single, 95)} ms; 20 screens for {seconds:.0f} s (cached, then not)")
+        ctx.say(f"wall: build p95 {_p(single, 95)} ms ({_p(unfrozen, 95)} ms before the freeze); 20 screens for {seconds:.0f} s (cached, then not)")
         cached, cached_err = _screens(lambda: snapshot(db, None), seconds)
         uncached, uncached_err = _screens(lambda: build(db, _live()), seconds)
     finally:
@@ -163,8 +160,48 @@ def in_process(ctx, db_url: str, repeats: int, seconds: float) -> dict:
         "concurrent_vs_single": round(_p(cached, 95) / s95, 2),
         "uncached_vs_single": round(_p(uncached, 95) / s95, 2),
         "query_ms_median": per_query, "slowest_queries_ms": slowest,
-        "layers": len(all_layers()), "tiles": len(all_tiles()),
+        "layers": len(all_layers()), "tiles": len(all_tiles()), "gc_full_collections": gc_full,
+        "build_unfrozen": _stats(unfrozen), "build_unfrozen_p95_ms": _p(unfrozen, 95),
+        "gc_full_collections_unfrozen": gc_unfrozen,
     }
+
+
+def _builds(db, repeats: int, build, render) -> tuple[list[float], list[float], dict]:
+    """`repeats` full builds of a live moment (ms), the same with rendering, and the garbage
+    collector's full passes meanwhile."""
+    pauses = _gc_pauses()
+    single, refresh = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        snap = build(db, _live())
+        t1 = time.perf_counter()
+        render(snap)
+        t2 = time.perf_counter()
+        single.append((t1 - t0) * 1000)
+        refresh.append((t2 - t0) * 1000)
+        time.sleep(0.02)
+    return single, refresh, pauses.stop()
+
+
+class _gc_pauses:
+    """The garbage collector's full passes (generation 2) while the builds ran, and their times."""
+
+    def __init__(self):
+        self.times: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase, info):
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.times.append((time.perf_counter() - self._start) * 1000)
+
+    def stop(self) -> dict:
+        gc.callbacks.remove(self._note)
+        return {"count": len(self.times), "ms": [round(t, 1) for t in self.times]}
 
 
 class Dashboard:
@@ -251,6 +288,8 @@ class Screen:
         r = self.client.post("/_dash-update-component", content=json.dumps(self._body(entry, self.values, changed)),
                              headers={"Origin": self.base, "Content-Type": "application/json",
                                       "X-CSRFToken": self.client.cookies.get("_csrf_token") or ""})
+        if r.status_code == 204:  # nothing new for this screen (its map unchanged): as the browser takes it
+            return {}, 0
         if r.status_code != 200:
             raise RuntimeError(f"refresh answered {r.status_code}: {r.text[:300]}")
         for component, props in r.json().get("response", {}).items():

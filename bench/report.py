@@ -122,6 +122,7 @@ ROWS = [
     ("latency", "publish->commit p99 (ms)", "latency.p99_ms", "max (ms)", "latency.max_ms"),
     ("latency", "publish->txn start p99 (ms)", "latency.txn_start_p99_ms", "messages", "latency.messages"),
     ("wall", "full refresh, build p95 (ms)", "wall.build_p95_ms", "p50 (ms)", "wall.build_p50_ms"),
+    ("wall", "build p95, start-up objects frozen", "wall.build_p95_ms", "not frozen p95 (ms)", "wall.build_unfrozen_p95_ms"),
     ("wall", "refresh incl. patches+render p95", "wall.refresh_p95_ms", "build p95 (ms)", "wall.build_p95_ms"),
     ("wall", "20 screens, cached p95 (ms)", "wall.concurrent_cached_p95_ms", "20 screens, no cache p95", "wall.concurrent_uncached_p95_ms"),
     ("wall", "20 screens / single (cached)", "wall.concurrent_vs_single", "no cache / single", "wall.uncached_vs_single"),

@@ -16,7 +16,7 @@ from flask import g, request
 from . import access, alarms
 from .i18n import fmt_time, lang_or_default, t
 from .runtime import database
-from .snapshot import snapshot
+from .snapshot import live_status
 
 # Pages a kiosk rotates through, per operational level (seconds on each). Data, so a city can
 # change its rotation without code: schemas/wall_rotation.yaml when present.
@@ -84,9 +84,9 @@ def install(app) -> None:
         roles=access.VIEWERS)
     def refresh_chrome(_n, lang):
         lang = lang_or_default(lang)
-        snap = snapshot(database(), None)
-        pending = [a for a in snap["alarms"] if not a["acked_by"]]
-        level_class = f"level-{snap['level']['level']}"
+        alarms, level = live_status(database())
+        pending = [a for a in alarms if not a["acked_by"]]
+        level_class = f"level-{level['level']}"
         beat = datetime.now(timezone.utc).isoformat()
         if not pending:
             return [], "alarm-bar", [], level_class, beat

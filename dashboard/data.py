@@ -81,16 +81,23 @@ class TTLCache:
         self._locks: dict[Any, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def get(self, key, compute: Callable[[], Any]):
+    def peek(self, key):
+        """The value kept for `key`, or None (nothing is computed)."""
+        hit = self._values.get(key)
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < self.ttl else None
+
+    def get(self, key, compute: Callable[[], Any], *, usable: Callable[[Any], bool] | None = None):
+        """The value of `key`, computed unless kept; with `usable`, a kept value it refuses is
+        computed again (and replaces it for everyone)."""
         now = time.monotonic()
         hit = self._values.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
+        if hit is not None and now - hit[0] < self.ttl and (usable is None or usable(hit[1])):
             return hit[1]
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             hit = self._values.get(key)
-            if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            if hit is not None and time.monotonic() - hit[0] < self.ttl and (usable is None or usable(hit[1])):
                 return hit[1]
             value = compute()
             with self._guard:

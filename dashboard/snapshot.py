@@ -19,6 +19,7 @@ from .tiles import all_tiles
 
 log = logging.getLogger(__name__)
 _cache = TTLCache(ttl=1.0)
+LIVE_SHARE_S = 0.5  # how stale a shared live snapshot may be (however many screens: about two builds a second)
 FAILED = object()  # a query that failed: its tile says so, the rest of the wall carries on
 
 
@@ -100,17 +101,37 @@ def build(db: Database, as_of: datetime, *, live: bool = False) -> dict:
         found = _run_all(db, as_of, jobs)
         layers = {key[1]: value for key, value in found.items() if key[0] == "layer"}
         tiles = {key[1]: value for key, value in found.items() if key[0] == "tile"}
-        activity = queries.feed_activity(db, as_of, list(all_feeds()))
-        feeds = feed_states(activity, as_of)
-        found = _run(lambda d, t: current_alarms(d, t, feeds), db, as_of)
-        level = _run(queries.level, db, as_of)
-        if level is FAILED:
-            level = {"level": "normal", "drill": False, "since": None, "reason": None, "set_by": None}
+        feeds, alarms, level = _status(db, as_of)
         return {"as_of": as_of, "level": level, "layers": layers, "tiles": tiles, "feeds": feeds,
-                "alarms": [] if found is FAILED else found}
+                "alarms": alarms}
 
     with db.bound():
         return with_memo(assemble, live=live)
+
+
+def _status(db: Database, as_of: datetime) -> tuple[list, list, dict]:
+    """Every feed's health, the alarms and the operational level at `as_of`."""
+    activity = queries.feed_activity(db, as_of, list(all_feeds()))
+    feeds = feed_states(activity, as_of)
+    found = _run(lambda d, t: current_alarms(d, t, feeds), db, as_of)
+    level = _run(queries.level, db, as_of)
+    if level is FAILED:
+        level = {"level": "normal", "drill": False, "since": None, "reason": None, "set_by": None}
+    return feeds, [] if found is FAILED else found, level
+
+
+def live_status(db: Database) -> tuple[list, dict]:
+    """The live alarms and level for the alarm bar every page carries: from the live snapshot
+    of this second when one is kept, else read on their own. Never by building a snapshot: its
+    own timer would then hand the wall's next refresh, moments later, a snapshot from before
+    what was committed meanwhile."""
+    key = _live_key(db)
+    kept = _cache.peek(key)
+    if kept is not None:
+        return kept["alarms"], kept["level"]
+    with db.bound():
+        _, alarms, level = with_memo(lambda: _status(db, key[0]), live=True)
+    return alarms, level
 
 
 def snapshot(db: Database, as_of: datetime | None, *, live_key: tuple | None = None) -> dict:
@@ -119,7 +140,14 @@ def snapshot(db: Database, as_of: datetime | None, *, live_key: tuple | None = N
     database which one is current."""
     if as_of is None:
         key = live_key or _live_key(db)
-        return _cache.get(key, lambda: {**build(db, key[0], live=True), "key": key})
+        # Requests of one second share its snapshot, but only while it is younger than
+        # LIVE_SHARE_S: screens ask at their own phases, and a snapshot built early in the second
+        # would hide from a later request what was committed meanwhile, for a whole refresh (the
+        # alarm bar, on its own timer, therefore never builds one: `live_status`). The map asks
+        # for the very snapshot its panels showed.
+        fresh = None if live_key else (lambda snap: time.time() - snap["built"] < LIVE_SHARE_S)
+        return _cache.get(key, lambda: {**build(db, key[0], live=True), "key": key, "built": time.time()},
+                          usable=fresh)
     moment = as_of.replace(microsecond=0)
     return _cache.get(moment, lambda: build(db, moment))
 

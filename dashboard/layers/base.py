@@ -25,3 +25,7 @@ class Layer:
     patch: Callable[[Any, str], list[dict]] | None = None
     feeds: tuple[str, ...] = ()  # where its data comes from (freshness)
     levels: frozenset[str] = ALL_LEVELS  # operational levels at which it is on by default
+    # A layer whose data changes all the time (thousands of detectors' speeds) is redrawn on a
+    # screen at most this often: any redraw repaints the whole map, 100-600 ms of the browser's
+    # time, and every tile waits behind it. 0: at every change (incidents, alerts, tasks).
+    redraw_every_s: float = 0.0

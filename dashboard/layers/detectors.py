@@ -123,4 +123,5 @@ def _patch(data: dict, lang: str) -> list[dict]:
 
 
 DETECTORS = Layer(id="detectors", title_key="layer.detectors", order=50, traces=_traces,
-                  query=latest_readings, patch=_patch, feeds=("tdx-vdlive", "tdx-vd"))
+                  query=latest_readings, patch=_patch, feeds=("tdx-vdlive", "tdx-vd"),
+                  redraw_every_s=5.0)  # the tiles count every reading at once; the dots follow

@@ -4,18 +4,18 @@ absent = live)."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
-from dash import Input, Output, Patch, State, ctx, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import access, wire
+from dashboard import access, wall_map, wire
 from dashboard.components import health
 from dashboard.components.level_banner import banner
 from dashboard.components.tile import failed_tile
-from dashboard.figures import apply_patches, base_map
+from dashboard.figures import base_map
 from dashboard.i18n import TAIPEI, fmt_date, fmt_time, lang_or_default, t
-from dashboard.layers import all_layers
 from dashboard.runtime import database, refresh_ms
 from dashboard.snapshot import FAILED, parse_as_of, snapshot
 from dashboard.tiles import all_tiles
@@ -95,18 +95,10 @@ def refresh_map(moment, drawn_level, drawn):
     shown = (moment or {}).get("live_key")
     live_key = tuple(datetime.fromisoformat(t) if t else None for t in shown) if shown else None
     snap = snapshot(database(), parse_as_of(params.get("as_of")), live_key=live_key)
-    level = snap["level"]["level"]
-    # A new level reconfigures the map (its layers for that level); otherwise only the layers
-    # whose data changed since this screen last drew them are sent.
-    redraw = level != drawn_level
-    fig = base_map(lang, level) if redraw else Patch()
-    drawn = {} if redraw else dict(drawn or {})
-    for layer_id, (digest, updates, encoded) in layer_updates(snap, lang).items():
-        if drawn.get(layer_id) != digest:
-            apply_patches(fig, layer_id, updates if redraw else encoded)
-            drawn[layer_id] = digest
-    # Plain data and shared, already-encoded parts only: Dash's encoder takes its fast path.
-    return (fig if redraw else wire.plain(fig)), level, drawn
+    fig, level, drawn = wall_map.changes(snap, lang, drawn_level, drawn, live=not params.get("as_of"), now=time.time())
+    if fig is None:
+        return no_update, no_update, no_update  # nothing new for this screen's map: no redraw at all
+    return fig, level, drawn
 
 
 def panels(snap: dict, lang: str, *, live: bool) -> tuple:
@@ -130,30 +122,6 @@ def panels(snap: dict, lang: str, *, live: bool) -> tuple:
         parts = (health.strip(snap["feeds"], lang), clock, mode, banner(snap["level"], lang, moment))
         memo[key] = (wire.shared(tiles_json), *(wire.shared(wire.encoded(p)) for p in parts), wire.digest(tiles_json))
     return memo[key]
-
-
-def layer_updates(snap: dict, lang: str) -> dict[str, tuple[str, list[dict], list[dict]]]:
-    """Each layer's trace updates for a snapshot and language: (digest, the updates, the same
-    with every value already encoded), computed once per snapshot however many screens show it."""
-    memo = snap.setdefault("_updates", {})
-    if lang not in memo:
-        found = {}
-        for layer in all_layers():
-            data = snap["layers"].get(layer.id)
-            if layer.patch is not None and data is not None and data is not FAILED:
-                updates = layer.patch(data, lang)
-                chunks: list[bytes] = []
-                encoded = []
-                for update in updates:
-                    trace = {}
-                    for path, value in update.items():
-                        value_json = wire.encoded(value)
-                        chunks += (path.encode(), value_json)
-                        trace[path] = wire.shared(value_json)
-                    encoded.append(trace)
-                found[layer.id] = (wire.digest(*chunks), updates, encoded)
-        memo[lang] = found
-    return memo[lang]
 
 
 @access.callback(

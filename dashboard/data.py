@@ -86,18 +86,16 @@ class TTLCache:
         hit = self._values.get(key)
         return hit[1] if hit is not None and time.monotonic() - hit[0] < self.ttl else None
 
-    def get(self, key, compute: Callable[[], Any], *, usable: Callable[[Any], bool] | None = None):
-        """The value of `key`, computed unless kept; with `usable`, a kept value it refuses is
-        computed again (and replaces it for everyone)."""
+    def get(self, key, compute: Callable[[], Any]):
         now = time.monotonic()
         hit = self._values.get(key)
-        if hit is not None and now - hit[0] < self.ttl and (usable is None or usable(hit[1])):
+        if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             hit = self._values.get(key)
-            if hit is not None and time.monotonic() - hit[0] < self.ttl and (usable is None or usable(hit[1])):
+            if hit is not None and time.monotonic() - hit[0] < self.ttl:
                 return hit[1]
             value = compute()
             with self._guard:

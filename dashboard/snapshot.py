@@ -19,7 +19,6 @@ from .tiles import all_tiles
 
 log = logging.getLogger(__name__)
 _cache = TTLCache(ttl=1.0)
-LIVE_SHARE_S = 0.5  # how stale a shared live snapshot may be (however many screens: about two builds a second)
 FAILED = object()  # a query that failed: its tile says so, the rest of the wall carries on
 
 
@@ -140,14 +139,10 @@ def snapshot(db: Database, as_of: datetime | None, *, live_key: tuple | None = N
     database which one is current."""
     if as_of is None:
         key = live_key or _live_key(db)
-        # Requests of one second share its snapshot, but only while it is younger than
-        # LIVE_SHARE_S: screens ask at their own phases, and a snapshot built early in the second
-        # would hide from a later request what was committed meanwhile, for a whole refresh (the
-        # alarm bar, on its own timer, therefore never builds one: `live_status`). The map asks
-        # for the very snapshot its panels showed.
-        fresh = None if live_key else (lambda snap: time.time() - snap["built"] < LIVE_SHARE_S)
-        return _cache.get(key, lambda: {**build(db, key[0], live=True), "key": key, "built": time.time()},
-                          usable=fresh)
+        # The screens of one second share its snapshot (one build a second however many ask).
+        # The alarm bar, on a timer of its own, never builds one (`live_status`): a wall refresh
+        # moments later would be handed it, without what was committed in between.
+        return _cache.get(key, lambda: {**build(db, key[0], live=True), "key": key})
     moment = as_of.replace(microsecond=0)
     return _cache.get(moment, lambda: build(db, moment))
 

@@ -14,7 +14,8 @@ of Python per message. Where it went, and what changes here:
 - `Properties(...)`, built for every PUBLISH and PUBACK under MQTT 5, rebuilt two 27-entry tables
   each time and `clear()` probed all 27 names: `share_property_tables` makes the tables shared
   (they are constants, never written) and `clear()` look only at what was set.
-Together: about 55 us per message. `tests/unit/test_paho_speedups.py` holds them to paho's
+Together, in a receive-path micro-benchmark (a socket pair, 100,000 PUBLISH packets), 1.7-2.2x
+less time per message than stock paho. `tests/unit/test_paho_speedups.py` holds them to paho's
 behaviour; the MQTT integration and chaos tests run over them.
 """
 

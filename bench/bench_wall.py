@@ -169,7 +169,7 @@ def in_process(ctx, db_url: str, repeats: int, seconds: float) -> dict:
 def _builds(db, repeats: int, build, render) -> tuple[list[float], list[float], dict]:
     """`repeats` full builds of a live moment (ms), the same with rendering, and the garbage
     collector's full passes meanwhile."""
-    pauses = _gc_pauses()
+    pauses = _GcPauses()
     single, refresh = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -183,7 +183,7 @@ def _builds(db, repeats: int, build, render) -> tuple[list[float], list[float], 
     return single, refresh, pauses.stop()
 
 
-class _gc_pauses:
+class _GcPauses:
     """The garbage collector's full passes (generation 2) while the builds ran, and their times."""
 
     def __init__(self):

@@ -128,8 +128,15 @@ def live_status(db: Database) -> tuple[list, dict]:
     kept = _cache.peek(key)
     if kept is not None:
         return kept["alarms"], kept["level"]
+    return _status_cache.get(key, lambda: _read_status(db, key[0]))  # once a second for all pages
+
+
+_status_cache = TTLCache(ttl=1.0)  # the alarm bar's own reads; never handed to the wall
+
+
+def _read_status(db: Database, as_of: datetime) -> tuple[list, dict]:
     with db.bound():
-        _, alarms, level = with_memo(lambda: _status(db, key[0]), live=True)
+        _, alarms, level = with_memo(lambda: _status(db, as_of), live=True)
     return alarms, level
 
 

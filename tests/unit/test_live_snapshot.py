@@ -27,6 +27,7 @@ class _Db:
 def test_the_alarm_bar_reads_the_kept_snapshot_or_its_own_queries_but_never_builds_one(monkeypatch):
     moment = (datetime(2026, 11, 27, 10, 0, 1, tzinfo=timezone.utc), None)
     monkeypatch.setattr(snapshots, "_cache", TTLCache(ttl=60))
+    monkeypatch.setattr(snapshots, "_status_cache", TTLCache(ttl=60))
     monkeypatch.setattr(snapshots, "_live_key", lambda db: moment)
     monkeypatch.setattr(snapshots, "build", lambda *a, **k: (_ for _ in ()).throw(AssertionError("built")))
     asked = []
@@ -35,5 +36,6 @@ def test_the_alarm_bar_reads_the_kept_snapshot_or_its_own_queries_but_never_buil
     alarms, level = snapshots.live_status(_Db())
     assert (alarms, level, asked) == ([{"id": "a1"}], {"level": "level2"}, [moment[0]])
     assert snapshots._cache.peek(moment) is None  # nothing kept that a wall refresh could be handed
+    assert snapshots.live_status(_Db()) == (alarms, level) and len(asked) == 1  # other pages: read once
     snapshots._cache.get(moment, lambda: {"alarms": [], "level": {"level": "normal"}})
     assert snapshots.live_status(_Db()) == ([], {"level": "normal"}) and len(asked) == 1
